@@ -1,0 +1,3 @@
+from careedge.cli import app
+
+app()

@@ -1,0 +1,50 @@
+"""The one command, ``careedge``: each subcommand lives with the package that owns it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from careedge.config_cmd import config_app
+from drivers.cli import decode_app
+from firmware_sim.cli import sim_app
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="CareEdge: edge gateway and cloud bridge for care-home health devices.",
+)
+app.add_typer(config_app, name="config")
+app.add_typer(decode_app, name="decode")
+app.add_typer(sim_app, name="sim")
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Site config YAML file.")]
+
+
+@app.command()
+def edge(config: ConfigOption) -> None:
+    """Run the edge daemon: read devices, keep every reading in the outbox, publish to MQTT."""
+    from edge.daemon import run
+
+    raise typer.Exit(run(config))
+
+
+@app.command()
+def bridge(config: ConfigOption) -> None:
+    """Run the cloud bridge: subscribe, validate, store time series, raise alerts, serve the API."""
+    from cloud_bridge.service import run
+
+    raise typer.Exit(run(config))
+
+
+@app.command()
+def demo(
+    seconds: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    kiosks: Annotated[int, typer.Option(min=1, max=8, help="Simulated kiosks.")] = 2,
+) -> None:
+    """Run broker, bridge, edge and kiosk simulators on this machine and show the data flowing."""
+    from careedge.demo import run_demo
+
+    raise typer.Exit(run_demo(seconds=seconds, kiosks=kiosks))

@@ -1,0 +1,252 @@
+"""Site configuration: one YAML file per gateway or bridge, written by technicians.
+
+Every model forbids unknown keys, because a misspelt key that is silently ignored leaves a device
+unmonitored. Secrets are never inline: the config names a file or an environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from careedge_common.codes import BY_CODE
+
+IDENTIFIER = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+"""Site, gateway and device IDs end up in MQTT topics and TSDB tags: no wildcards, no slashes."""
+
+Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteInfo(StrictModel):
+    id: Identifier
+    name: str = ""
+    timezone: str = "UTC"
+    """IANA zone used for device timestamps that carry no offset (most HL7 kiosks)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"an IANA time zone such as 'Asia/Shanghai', found {value!r}") from exc
+        return value
+
+
+class TlsFiles(StrictModel):
+    ca_file: Path
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> Self:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file must be given together")
+        return self
+
+
+class SecretRef(StrictModel):
+    """Where a secret lives. Exactly one of ``file`` and ``env``."""
+
+    file: Path | None = None
+    env: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.file is None) == (self.env is None):
+            raise ValueError("exactly one of 'file' or 'env'")
+        return self
+
+
+class BrokerConfig(StrictModel):
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    protocol: Literal["5", "3.1.1"] = "5"
+    """'5' against Mosquitto/EMQX; '3.1.1' against the embedded demo broker (amqtt)."""
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    tls: TlsFiles | None = None
+    username: str | None = None
+    password: SecretRef | None = None
+    max_inflight: int = Field(default=100, ge=1, le=65535)
+    """Unacknowledged QoS 1 messages in flight; bounds memory on both sides of the link."""
+
+
+class OutboxConfig(StrictModel):
+    replay_window_days: float = Field(default=7.0, ge=0)
+    """Published readings stay this long so a broker that lost them can be asked to replay."""
+
+
+class ApiConfig(StrictModel):
+    host: str = "127.0.0.1"
+    port: Port
+
+
+class SerialSettings(StrictModel):
+    baudrate: int = Field(default=9600, ge=50, le=4_000_000)
+    bytesize: Literal[5, 6, 7, 8] = 8
+    parity: Literal["N", "E", "O", "M", "S"] = "N"
+    stopbits: Literal[1, 2] = 1
+
+
+class DeviceConfig(StrictModel):
+    id: Identifier
+    kind: Literal["hl7_kiosk"]
+    transport: Literal["serial"] = "serial"
+    port: str = Field(min_length=1)
+    """A device path (/dev/ttyUSB0, /dev/serial/by-id/...) or a pyserial URL (socket://host:port)."""
+    serial: SerialSettings = SerialSettings()
+    profile: str | None = None
+    ack_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class GatewayConfig(StrictModel):
+    id: Identifier
+    data_dir: Path = Path("/var/lib/careedge")
+    pseudonym_secret_file: Path
+    """Site secret for keyed pseudonyms of patient identifiers (HMAC-SHA256)."""
+    api: ApiConfig = ApiConfig(port=9101)
+    outbox: OutboxConfig = OutboxConfig()
+
+
+class InfluxSink(StrictModel):
+    kind: Literal["influxdb"]
+    url: str = Field(pattern=r"^https?://")
+    org: str = Field(min_length=1)
+    bucket: str = Field(min_length=1)
+    token: SecretRef | None = None
+    timeout_ms: int = Field(default=10_000, ge=100)
+
+
+class SqliteSink(StrictModel):
+    kind: Literal["sqlite"]
+    path: Path
+
+
+Sink = Annotated[InfluxSink | SqliteSink, Field(discriminator="kind")]
+
+
+class BridgeConfig(StrictModel):
+    client_id: Identifier = "careedge-bridge"
+    sink: Sink
+    store_path: Path
+    """Relational store (SQLite) for alerts and processed envelope IDs."""
+    api: ApiConfig = ApiConfig(port=9102)
+    batch_size: int = Field(default=2000, ge=1, le=50_000)
+    batch_wait_ms: int = Field(default=100, ge=1, le=10_000)
+    receive_maximum: int = Field(default=4000, ge=1, le=65535)
+    """MQTT v5 flow control: the broker never sends more unacknowledged messages than this."""
+    dedupe_window: int = Field(default=200_000, ge=1000)
+    """How many recent envelope IDs are remembered to drop re-deliveries before alerting."""
+
+
+class Threshold(StrictModel):
+    """Yellow and red bands of one observation code. A value strictly beyond a limit alerts."""
+
+    code: str
+    yellow_above: float | None = None
+    red_above: float | None = None
+    yellow_below: float | None = None
+    red_below: float | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, value: str) -> str:
+        if value not in BY_CODE:
+            raise ValueError(f"a LOINC code the product knows ({', '.join(sorted(BY_CODE))})")
+        return value
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> Self:
+        limits = [self.red_below, self.yellow_below, self.yellow_above, self.red_above]
+        present = [limit for limit in limits if limit is not None]
+        if not present:
+            raise ValueError("at least one of yellow_above, red_above, yellow_below, red_below")
+        if present != sorted(present) or len(set(present)) != len(present):
+            raise ValueError("limits ordered red_below < yellow_below < yellow_above < red_above")
+        return self
+
+
+class AlertsConfig(StrictModel):
+    thresholds: list[Threshold] = []
+
+    @field_validator("thresholds")
+    @classmethod
+    def _one_per_code(cls, value: list[Threshold]) -> list[Threshold]:
+        codes = [threshold.code for threshold in value]
+        duplicates = sorted({code for code in codes if codes.count(code) > 1})
+        if duplicates:
+            raise ValueError(f"one threshold entry per code, {', '.join(duplicates)} repeated")
+        return value
+
+
+class SiteConfig(StrictModel):
+    """One file configures a gateway (``gateway`` + ``devices``), a bridge (``bridge``), or both."""
+
+    site: SiteInfo
+    broker: BrokerConfig = BrokerConfig()
+    gateway: GatewayConfig | None = None
+    devices: list[DeviceConfig] = []
+    bridge: BridgeConfig | None = None
+    alerts: AlertsConfig = AlertsConfig()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("devices")
+    @classmethod
+    def _unique_devices(cls, value: list[DeviceConfig]) -> list[DeviceConfig]:
+        ids = [device.id for device in value]
+        repeated = sorted({device_id for device_id in ids if ids.count(device_id) > 1})
+        if repeated:
+            raise ValueError(f"unique device ids, {', '.join(repeated)} repeated")
+        return value
+
+    @model_validator(mode="after")
+    def _devices_need_gateway(self) -> Self:
+        if self.devices and self.gateway is None:
+            raise ValueError("a 'gateway' section when 'devices' are listed")
+        if self.gateway is None and self.bridge is None:
+            raise ValueError("a 'gateway' section, a 'bridge' section, or both")
+        return self
+
+
+def json_schema() -> dict[str, Any]:
+    schema = SiteConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://careedge.example/schema/site-config.json"
+    return schema
+
+
+_SECRET_FILE_MAX = 4096
+
+
+class SecretError(Exception):
+    """A secret named by the config could not be read; the message names where it was looked for."""
+
+
+def read_secret(ref: SecretRef) -> str:
+    """Read a secret from its file or environment variable, stripped of surrounding white space."""
+    if ref.env is not None:
+        value = os.environ.get(ref.env)
+        if value is None or not value.strip():
+            raise SecretError(f"environment variable {ref.env} is not set or empty")
+        return value.strip()
+    assert ref.file is not None
+    return read_secret_file(ref.file).decode().strip()
+
+
+def read_secret_file(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()[: _SECRET_FILE_MAX + 1]
+    except OSError as exc:
+        raise SecretError(f"cannot read secret file {path}: {exc.strerror}") from exc
+    if len(data) > _SECRET_FILE_MAX or not data.strip():
+        raise SecretError(f"secret file {path} must hold 1 to {_SECRET_FILE_MAX} bytes")
+    return data.strip()

@@ -1,0 +1,77 @@
+"""The message envelope every gateway publishes and every bridge validates (DESIGN §3).
+
+The model is strict (unknown keys rejected, types not coerced from strings) because the bridge is
+the last place a malformed message can be stopped before it becomes a stored clinical fact.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from ulid import ULID
+
+ENVELOPE_VERSION = 1
+
+EnvelopeType = Literal["observation", "cabinet_event", "call"]
+
+
+def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp must carry a time zone (RFC 3339)")
+    return value.astimezone(UTC)
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_require_utc)]
+
+
+class RawValue(BaseModel):
+    """What the device sent before conversion to the canonical unit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: StrictFloat | StrictInt
+    unit: str
+
+
+class Observation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(max_length=200)
+    value: StrictFloat | StrictInt
+    unit: str = Field(min_length=1, max_length=32)
+    raw: RawValue | None = None
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = ENVELOPE_VERSION
+    id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    seq: StrictInt = Field(ge=1)
+    boot: StrictInt = Field(ge=1)
+    site: str = Field(min_length=1, max_length=64)
+    gateway: str = Field(min_length=1, max_length=64)
+    device: str = Field(min_length=1, max_length=64)
+    type: EnvelopeType
+    measured_at: AwareDatetime
+    received_at: AwareDatetime
+    subject: str | None = Field(default=None, max_length=64)
+    historical: bool = False
+    obs: list[Observation] = Field(default_factory=list)
+    data: dict[str, Any] | None = None
+    """Payload of non-observation events (cabinet events, calls)."""
+
+
+def new_event_id() -> str:
+    """A ULID: sortable by creation time, unique without coordination between gateways."""
+    return str(ULID())
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC with millisecond precision and a ``Z`` suffix: the one timestamp form on the wire."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime cannot be serialised as RFC 3339")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

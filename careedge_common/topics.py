@@ -1,0 +1,36 @@
+"""MQTT topic names (DESIGN §3), built in one place so edge and bridge cannot drift apart."""
+
+from __future__ import annotations
+
+ROOT = "careedge/v1"
+SHARED_GROUP = "careedge-bridge"
+
+
+def gateway_root(site: str, gateway: str) -> str:
+    return f"{ROOT}/{site}/{gateway}"
+
+
+def state(site: str, gateway: str) -> str:
+    return f"{gateway_root(site, gateway)}/state"
+
+
+def vitals(site: str, gateway: str, device: str) -> str:
+    return f"{gateway_root(site, gateway)}/vitals/{device}"
+
+
+def alerts(site: str) -> str:
+    return f"{ROOT}/{site}/alerts"
+
+
+def bridge_state(site: str) -> str:
+    return f"{ROOT}/{site}/bridge/state"
+
+
+def all_vitals(site: str) -> str:
+    """Subscription filter for every gateway's vitals of one site."""
+    return f"{ROOT}/{site}/+/vitals/+"
+
+
+def shared(topic_filter: str, group: str = SHARED_GROUP) -> str:
+    """MQTT v5 shared subscription, so several bridges split one stream (DESIGN §6)."""
+    return f"$share/{group}/{topic_filter}"
