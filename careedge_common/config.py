@@ -146,6 +146,10 @@ class BridgeConfig(StrictModel):
     """MQTT v5 flow control: the broker never sends more unacknowledged messages than this."""
     dedupe_window: int = Field(default=200_000, ge=1000)
     """How many recent envelope IDs are remembered to drop re-deliveries before alerting."""
+    processed_retention_days: float = Field(default=8.0, gt=0)
+    """How long processed envelope IDs stay in the relational store, so a restarted bridge (or
+    another bridge on the shared subscription) does not alert twice. Longer than the edge replay
+    window (7 days by default), because a gateway may replay anything it still holds."""
 
 
 class Threshold(StrictModel):
@@ -184,7 +188,7 @@ class AlertsConfig(StrictModel):
         codes = [threshold.code for threshold in value]
         duplicates = sorted({code for code in codes if codes.count(code) > 1})
         if duplicates:
-            raise ValueError(f"one threshold entry per code, {', '.join(duplicates)} repeated")
+            raise ValueError(f"one threshold entry per code, found {', '.join(duplicates)} more than once")
         return value
 
 
@@ -205,7 +209,7 @@ class SiteConfig(StrictModel):
         ids = [device.id for device in value]
         repeated = sorted({device_id for device_id in ids if ids.count(device_id) > 1})
         if repeated:
-            raise ValueError(f"unique device ids, {', '.join(repeated)} repeated")
+            raise ValueError(f"unique device ids, found {', '.join(repeated)} more than once")
         return value
 
     @model_validator(mode="after")

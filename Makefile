@@ -1,0 +1,30 @@
+# The two commands of the README: `make demo` and `make test`. Each sets itself up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit bench schema
+
+$(INSTALLED): pyproject.toml
+	scripts/ensure-system-packages.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+demo: $(INSTALLED)
+	$(BIN)/careedge demo
+
+test: $(INSTALLED)
+	scripts/ensure-system-packages.sh --test-servers
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/careedge config validate config/examples/*.yaml
+	$(BIN)/pytest
+
+schema: $(INSTALLED)
+	$(BIN)/careedge config schema --output config/site-config.schema.json
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/bridge_ingest.py

@@ -1,0 +1,32 @@
+"""The edge's local HTTP surface: health for the technician, metrics for Prometheus.
+
+Bound to localhost by default (config ``gateway.api``): it describes a care home's devices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from edge.metrics import EdgeMetrics
+
+
+def create_app(metrics: EdgeMetrics, health: Callable[[], dict[str, Any]]) -> FastAPI:
+    app = FastAPI(title="CareEdge edge", version="1", docs_url=None, redoc_url=None)
+
+    @app.get("/health")
+    def get_health(response: Response) -> dict[str, Any]:
+        """200 while the daemon is connected to the broker; 503 otherwise (still collecting)."""
+        document = health()
+        if not document["mqtt_connected"]:
+            response.status_code = 503
+        return document
+
+    @app.get("/metrics")
+    def get_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,144 @@
+"""``careedge edge``: wire config, outbox, drivers, publisher and API into one asyncio process.
+
+Start-up order is deliberate: config and secrets are checked before any device is opened, and the
+outbox is open before any driver starts, so no reading can arrive with nowhere durable to go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from careedge_common.api_server import make_api_server
+from careedge_common.config import SecretError, SiteConfig, read_secret_file
+from careedge_common.config_loader import ConfigError, load_config
+from careedge_common.pseudonym import Pseudonymiser
+from edge.api import create_app
+from edge.drivers_factory import make_driver
+from edge.envelopes import EnvelopeFactory
+from edge.metrics import EdgeMetrics
+from edge.outbox import Outbox
+from edge.publisher import Publisher
+from edge.supervisor import DeviceSupervisor
+
+log = logging.getLogger("careedge.edge")
+
+EXIT_CONFIG = 2
+OUTBOX_FILE = "edge.db"
+PURGE_INTERVAL_S = 3600.0
+
+
+def run(config_path: Path) -> int:
+    """Exit code 0 after a clean stop, 2 when the config or its secrets are unusable."""
+    try:
+        config = load_config(config_path)
+        if config.gateway is None:
+            raise ConfigError(
+                [f"{config_path}: gateway: a 'gateway' section for the edge daemon, found none"]
+            )
+        secret = read_secret_file(config.gateway.pseudonym_secret_file)
+        pseudonymiser = Pseudonymiser(secret)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return EXIT_CONFIG
+    except (SecretError, ValueError) as exc:
+        print(f"{config_path}: gateway.pseudonym_secret_file: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(EdgeDaemon(config, pseudonymiser).serve())
+    return 0
+
+
+class EdgeDaemon:
+    def __init__(self, config: SiteConfig, pseudonymiser: Pseudonymiser) -> None:
+        assert config.gateway is not None
+        self.config = config
+        self.gateway = config.gateway
+        self.metrics = EdgeMetrics()
+        self.outbox = Outbox(self.gateway.data_dir / OUTBOX_FILE)
+        self.publisher = Publisher(config, self.outbox, self.metrics)
+        envelopes = EnvelopeFactory(config.site.id, self.gateway.id)
+        timezone = ZoneInfo(config.site.timezone)
+        self.supervisors = [
+            DeviceSupervisor(
+                make_driver(
+                    device,
+                    timezone=timezone,
+                    pseudonymiser=pseudonymiser,
+                    on_rejected=self._rejection_counter(device.id),
+                ),
+                self.outbox,
+                envelopes,
+                self.metrics,
+                self.publisher.notify,
+            )
+            for device in config.devices
+        ]
+
+    def _rejection_counter(self, device_id: str) -> Any:
+        def count(reason: str) -> None:
+            self.metrics.inputs_rejected.labels(device=device_id, reason=reason).inc()
+
+        return count
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "site": self.config.site.id,
+            "gateway": self.gateway.id,
+            "boot": self.outbox.boot,
+            "mqtt_connected": self.publisher.connected,
+            "outbox_pending": self.outbox.pending_count(),
+            "devices": {
+                supervisor.device_id: "down" if supervisor.health.down else "up"
+                for supervisor in self.supervisors
+            },
+        }
+
+    async def serve(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        server = make_api_server(
+            create_app(self.metrics, self.health), self.gateway.api.host, self.gateway.api.port
+        )
+        self.publisher.start()
+        tasks = [
+            asyncio.create_task(self.publisher.run(), name="publisher"),
+            asyncio.create_task(self._purge_loop(), name="outbox-purge"),
+            asyncio.create_task(server.serve(), name="api"),
+            *(asyncio.create_task(s.run(), name=f"device-{s.device_id}") for s in self.supervisors),
+        ]
+        log.info(
+            "edge %s/%s boot %d: %d devices",
+            self.config.site.id,
+            self.gateway.id,
+            self.outbox.boot,
+            len(self.supervisors),
+        )
+        await stop.wait()
+        log.info("stopping")
+        server.should_exit = True
+        for task in tasks:
+            if task.get_name() != "api":
+                task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.publisher.stop()
+        self.outbox.close()
+
+    async def _purge_loop(self) -> None:
+        window_s = self.gateway.outbox.replay_window_days * 86400
+        while True:
+            purged = self.outbox.purge_published(window_s)
+            if purged:
+                log.info("purged %d published readings older than the replay window", purged)
+            await asyncio.sleep(PURGE_INTERVAL_S)

@@ -1,0 +1,183 @@
+"""The durable outbox: every accepted reading lives here until the broker has acknowledged it.
+
+One SQLite file in WAL mode with ``synchronous=FULL``: ``add`` returns only after the row is on
+disk, which is what lets the edge acknowledge a device (DESIGN §4). The interface is Telegraf's
+buffer in three calls: ``add``, ``take`` a batch, ``end`` it (``mark_published`` or ``release``).
+Sequence numbers are assigned inside the same transaction as the row, so ``seq`` has no gaps and
+survives restarts; ``boot`` counts daemon starts, like Sparkplug's bdSeq.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    dedupe_key TEXT UNIQUE,
+    created_at REAL NOT NULL,
+    published_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE published_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
+"""
+
+
+class OutboxError(Exception):
+    """The outbox could not store a reading (disk full, I/O error): the device must keep it."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    seq: int
+    id: str
+    topic: str
+    payload: bytes
+    duplicate: bool = False
+    """True when ``add`` found the same reading already stored (a device resent it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What a caller builds once it knows the sequence number the outbox assigned."""
+
+    id: str
+    topic: str
+    payload: bytes
+
+
+class Outbox:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._in_flight: set[int] = set()
+        self.boot = self._next_boot()
+
+    def _next_boot(self) -> int:
+        with self._transaction():
+            boot = self._counter("boot") + 1
+            self._set_counter("boot", boot)
+        return boot
+
+    def add(self, build: Callable[[int, int], Message], dedupe_key: str | None = None) -> OutboxEntry:
+        """Assign the next ``seq``, let ``build(seq, boot)`` make the message, and commit it durably.
+
+        A device that did not hear our acknowledgement sends the same reading again; when
+        ``dedupe_key`` matches a stored entry (within the replay window), that entry is returned
+        marked ``duplicate`` and nothing new is stored. Raises ``OutboxError`` when the row could
+        not be written; nothing is half-stored then.
+        """
+        try:
+            with self._transaction():
+                if dedupe_key is not None:
+                    row = self._db.execute(
+                        "SELECT seq, id, topic, payload FROM outbox WHERE dedupe_key = ?", (dedupe_key,)
+                    ).fetchone()
+                    if row is not None:
+                        return OutboxEntry(row[0], row[1], row[2], row[3], duplicate=True)
+                seq = self._counter("seq") + 1
+                message = build(seq, self.boot)
+                self._db.execute(
+                    "INSERT INTO outbox (seq, id, topic, payload, dedupe_key, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (seq, message.id, message.topic, message.payload, dedupe_key, time.time()),
+                )
+                self._set_counter("seq", seq)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox write failed: {exc}") from exc
+        return OutboxEntry(seq, message.id, message.topic, message.payload)
+
+    def take(self, limit: int) -> list[OutboxEntry]:
+        """Up to ``limit`` unpublished entries in ``seq`` order that are not already in flight."""
+        rows = self._db.execute(
+            "SELECT seq, id, topic, payload FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?",
+            (limit + len(self._in_flight),),
+        ).fetchall()
+        batch = [OutboxEntry(*row) for row in rows if row[0] not in self._in_flight][:limit]
+        self._in_flight.update(entry.seq for entry in batch)
+        return batch
+
+    def mark_published(self, seqs: Iterable[int]) -> None:
+        """End of a batch, accepted: the broker has the messages (PUBACK)."""
+        done = list(seqs)
+        if not done:
+            return
+        now = time.time()
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE outbox SET published_at = ? WHERE seq = ?", [(now, seq) for seq in done]
+            )
+        self._in_flight.difference_update(done)
+
+    def release(self, seqs: Iterable[int]) -> None:
+        """End of a batch, rejected: the entries go back to pending and will be taken again."""
+        self._in_flight.difference_update(seqs)
+
+    def pending_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0])
+
+    def oldest_pending_age(self, now: float | None = None) -> float:
+        """Seconds since the oldest unpublished reading was stored; 0 when none is pending."""
+        row = self._db.execute(
+            "SELECT created_at FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1"
+        ).fetchone()
+        return 0.0 if row is None else max(0.0, (now or time.time()) - float(row[0]))
+
+    def last_seq(self) -> int:
+        return self._counter("seq")
+
+    def purge_published(self, older_than_s: float, now: float | None = None) -> int:
+        """Drop published entries past the replay window; returns how many were dropped."""
+        cutoff = (now or time.time()) - older_than_s
+        with self._transaction():
+            cursor = self._db.execute(
+                "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ?", (cutoff,)
+            )
+        return cursor.rowcount
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _counter(self, name: str) -> int:
+        row = self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _set_counter(self, name: str, value: int) -> None:
+        self._db.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception, for autocommit-mode connections."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        else:
+            self._db.execute("ROLLBACK")

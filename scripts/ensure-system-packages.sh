@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a command needs when they are missing: python3-venv for every
+# command, and for the tests the real servers they start (Mosquitto, VictoriaMetrics).
+# Usage: scripts/ensure-system-packages.sh [--test-servers]
+set -euo pipefail
+
+missing=()
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if [[ "${1:-}" == "--test-servers" ]]; then
+  command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]] || missing+=(mosquitto)
+  command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
+fi
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "installing Debian packages: ${missing[*]}"
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

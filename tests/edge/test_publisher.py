@@ -1,0 +1,87 @@
+"""The publisher against a real Mosquitto: nothing leaves the outbox without a PUBACK."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from careedge_common.config import SiteConfig
+from careedge_testkit.mqtt_capture import MqttCapture
+from careedge_testkit.servers import Mosquitto
+from edge.metrics import EdgeMetrics
+from edge.outbox import Message, Outbox
+from edge.publisher import Publisher
+
+TOPIC = "careedge/v1/home-a/gw-1/vitals/kiosk-1"
+
+
+def _config(port: int, tmp_path: Path) -> SiteConfig:
+    return SiteConfig.model_validate(
+        {
+            "site": {"id": "home-a"},
+            "broker": {"port": port, "keepalive_s": 5, "max_inflight": 10},
+            "gateway": {"id": "gw-1", "data_dir": str(tmp_path), "pseudonym_secret_file": "/unused"},
+        }
+    )
+
+
+def _message(seq: int, boot: int) -> Message:
+    return Message(id=f"m{seq}", topic=TOPIC, payload=json.dumps({"seq": seq, "boot": boot}).encode())
+
+
+async def _until(condition: object, timeout: float = 20.0) -> None:
+    async def poll() -> None:
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+@contextlib.asynccontextmanager
+async def _running(publisher: Publisher) -> AsyncIterator[None]:
+    publisher.start()
+    task = asyncio.create_task(publisher.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await publisher.stop()
+
+
+async def test_publishes_in_order_and_marks_after_puback(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "edge.db")
+    publisher = Publisher(_config(mosquitto.port, tmp_path), outbox, EdgeMetrics())
+    with MqttCapture(mosquitto.port, ["careedge/#"]) as capture:
+        for _ in range(50):
+            outbox.add(_message)
+        async with _running(publisher):
+            publisher.notify()
+            await _until(lambda: outbox.pending_count() == 0)
+        vitals = [json.loads(m.payload)["seq"] for m in capture.messages if m.topic == TOPIC]
+        assert vitals == list(range(1, 51))
+        states = [json.loads(m.payload) for m in capture.messages if m.topic.endswith("/state")]
+        assert states[0]["status"] == "online"
+        assert states[0]["boot"] == outbox.boot
+        assert states[-1]["status"] == "offline"
+
+
+async def test_broker_outage_loses_nothing(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "edge.db")
+    publisher = Publisher(_config(mosquitto.port, tmp_path), outbox, EdgeMetrics())
+    async with _running(publisher):
+        await _until(lambda: publisher.connected)
+        mosquitto.stop()
+        await _until(lambda: not publisher.connected)
+        for _ in range(30):
+            outbox.add(_message)
+        publisher.notify()
+        assert outbox.pending_count() == 30
+        mosquitto.start()
+        with MqttCapture(mosquitto.port, [TOPIC]) as capture:
+            await _until(lambda: outbox.pending_count() == 0, timeout=60)
+            capture.wait_for(lambda msgs: len({json.loads(m.payload)["seq"] for m in msgs}) == 30, 20, "30 seqs")
