@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from careedge_testkit.servers import LOOPBACK, wait_until
@@ -28,7 +28,7 @@ class MqttCapture:
         port: int,
         topic_filters: list[str],
         *,
-        protocol: int = mqtt.MQTTv5,
+        protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
         on_message: Callable[[Captured], None] | None = None,
     ) -> None:
         self._filters = topic_filters

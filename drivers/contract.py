@@ -1,7 +1,8 @@
 """The driver contract (EdgeX-style): what the edge may rely on from any device driver.
 
-A driver knows bytes and devices; it hands the edge typed readings and learns, through
-``accept``/``reject``, whether the reading is durably stored so it can acknowledge the device.
+A driver knows bytes and devices; it hands the edge one ``InboundMessage`` per device message
+(which may hold several readings, e.g. a kiosk session or a memory upload) and learns, through
+``accept``/``reject``, whether all of them are durably stored so it can acknowledge the device.
 Retry and health policy is not here: it belongs to the edge (edge/device_policy.py).
 """
 
@@ -41,14 +42,15 @@ class Reading:
     """The device's own message reference (HL7 control ID, record number), for logs and audits."""
 
 
-class InboundReading(Protocol):
-    reading: Reading
+class InboundMessage(Protocol):
+    readings: tuple[Reading, ...]
+    """At least one; each with its own measurement time."""
 
     async def accept(self) -> None:
-        """Tell the device its reading is safely stored (HL7: ACK AA)."""
+        """Tell the device its readings are safely stored (HL7: ACK AA)."""
 
     async def reject(self, reason: str) -> None:
-        """Tell the device the reading was not taken so it keeps it (HL7: ACK AE)."""
+        """Tell the device the readings were not taken so it keeps them (HL7: ACK AE)."""
 
 
 RejectCounter = Callable[[str], None]
@@ -61,8 +63,8 @@ class DeviceDriver(Protocol):
     async def open(self) -> None:
         """Open the transport; raise ``DeviceUnavailable`` if it cannot be opened now."""
 
-    def readings(self) -> AsyncIterator[InboundReading]:
-        """Readings as they arrive; raise ``DeviceDisconnected`` when the device goes away."""
+    def messages(self) -> AsyncIterator[InboundMessage]:
+        """Device messages as they arrive; raise ``DeviceDisconnected`` when the device goes away."""
 
     async def close(self) -> None:
         """Release the transport. Safe to call twice and after a failed open."""

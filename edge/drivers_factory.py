@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from drivers.hl7.driver import Hl7KioskDriver
-
 from careedge_common.config import DeviceConfig
 from careedge_common.pseudonym import Pseudonymiser
 from drivers.contract import DeviceDriver, RejectCounter
+from drivers.hl7.driver import Hl7KioskDriver
 
 
 def make_driver(

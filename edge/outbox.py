@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +57,9 @@ class Message:
     payload: bytes
 
 
+Builder = Callable[[int, int], Message]
+
+
 class Outbox:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,33 +76,48 @@ class Outbox:
             self._set_counter("boot", boot)
         return boot
 
-    def add(self, build: Callable[[int, int], Message], dedupe_key: str | None = None) -> OutboxEntry:
-        """Assign the next ``seq``, let ``build(seq, boot)`` make the message, and commit it durably.
+    def add(self, build: Builder, dedupe_key: str | None = None) -> OutboxEntry:
+        """Store one message; see ``add_many``."""
+        return self.add_many([(build, dedupe_key)])[0]
 
-        A device that did not hear our acknowledgement sends the same reading again; when
-        ``dedupe_key`` matches a stored entry (within the replay window), that entry is returned
-        marked ``duplicate`` and nothing new is stored. Raises ``OutboxError`` when the row could
-        not be written; nothing is half-stored then.
+    def add_many(self, items: Sequence[tuple[Builder, str | None]]) -> list[OutboxEntry]:
+        """Store messages atomically, each with the next ``seq``; ``build(seq, boot)`` makes each one.
+
+        All or nothing: one device message that yields several readings is acknowledged only
+        when every one of them is on disk. A device that did not hear our acknowledgement sends
+        the same reading again; when a ``dedupe_key`` matches a stored entry (within the replay
+        window), that entry is returned marked ``duplicate`` and nothing new is stored for it.
+        Raises ``OutboxError`` when the rows could not be written; nothing is half-stored then.
         """
+        entries: list[OutboxEntry] = []
         try:
             with self._transaction():
-                if dedupe_key is not None:
-                    row = self._db.execute(
-                        "SELECT seq, id, topic, payload FROM outbox WHERE dedupe_key = ?", (dedupe_key,)
-                    ).fetchone()
-                    if row is not None:
-                        return OutboxEntry(row[0], row[1], row[2], row[3], duplicate=True)
-                seq = self._counter("seq") + 1
-                message = build(seq, self.boot)
-                self._db.execute(
-                    "INSERT INTO outbox (seq, id, topic, payload, dedupe_key, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (seq, message.id, message.topic, message.payload, dedupe_key, time.time()),
-                )
+                seq = self._counter("seq")
+                for build, dedupe_key in items:
+                    existing = self._find(dedupe_key)
+                    if existing is not None:
+                        entries.append(existing)
+                        continue
+                    seq += 1
+                    message = build(seq, self.boot)
+                    self._db.execute(
+                        "INSERT INTO outbox (seq, id, topic, payload, dedupe_key, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (seq, message.id, message.topic, message.payload, dedupe_key, time.time()),
+                    )
+                    entries.append(OutboxEntry(seq, message.id, message.topic, message.payload))
                 self._set_counter("seq", seq)
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox write failed: {exc}") from exc
-        return OutboxEntry(seq, message.id, message.topic, message.payload)
+        return entries
+
+    def _find(self, dedupe_key: str | None) -> OutboxEntry | None:
+        if dedupe_key is None:
+            return None
+        row = self._db.execute(
+            "SELECT seq, id, topic, payload FROM outbox WHERE dedupe_key = ?", (dedupe_key,)
+        ).fetchone()
+        return None if row is None else OutboxEntry(row[0], row[1], row[2], row[3], duplicate=True)
 
     def take(self, limit: int) -> list[OutboxEntry]:
         """Up to ``limit`` unpublished entries in ``seq`` order that are not already in flight."""

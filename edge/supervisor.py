@@ -13,11 +13,11 @@ import logging
 import time
 from collections.abc import Callable
 
-from drivers.contract import DeviceDisconnected, DeviceDriver, DeviceUnavailable, InboundReading, Reading
+from drivers.contract import DeviceDisconnected, DeviceDriver, DeviceUnavailable, InboundMessage, Reading
 from edge.device_policy import DeviceHealth
 from edge.envelopes import EnvelopeFactory
 from edge.metrics import EdgeMetrics
-from edge.outbox import Outbox, OutboxError
+from edge.outbox import Builder, Outbox, OutboxError
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class DeviceSupervisor:
                     await self._driver.open()
                     self._metrics.device_up.labels(device=device).set(1)
                     log.info("device %s open", device)
-                    async for inbound in self._driver.readings():
+                    async for inbound in self._driver.messages():
                         await self._store(inbound)
                 except (DeviceUnavailable, DeviceDisconnected) as exc:
                     self._metrics.device_up.labels(device=device).set(0)
@@ -67,31 +67,37 @@ class DeviceSupervisor:
             self._metrics.device_up.labels(device=device).set(0)
             await self._driver.close()
 
-    async def _store(self, inbound: InboundReading) -> None:
-        reading = inbound.reading
+    async def _store(self, inbound: InboundMessage) -> None:
+        device = self.device_id
+        source = inbound.readings[0].source_ref
         try:
-            entry = self._outbox.add(
-                lambda seq, boot: self._envelopes.observation(reading, seq, boot),
-                reading_fingerprint(reading),
+            entries = self._outbox.add_many(
+                [(self._builder(reading), reading_fingerprint(reading)) for reading in inbound.readings]
             )
         except OutboxError as exc:
-            log.error("device %s: reading %s not stored: %s", reading.device_id, reading.source_ref, exc)
-            self._metrics.inputs_rejected.labels(device=reading.device_id, reason="storage").inc()
+            log.error("device %s: message %s not stored: %s", device, source, exc)
+            self._metrics.inputs_rejected.labels(device=device, reason="storage").inc()
             await inbound.reject("gateway storage unavailable")
             return
         await inbound.accept()
-        if entry.duplicate:
-            self._metrics.inputs_rejected.labels(device=reading.device_id, reason="resent_duplicate").inc()
-            log.info(
-                "device %s resent %s, already stored as seq %d",
-                reading.device_id,
-                reading.source_ref,
-                entry.seq,
+        fresh = [entry for entry in entries if not entry.duplicate]
+        if len(fresh) < len(entries):
+            self._metrics.inputs_rejected.labels(device=device, reason="resent_duplicate").inc(
+                len(entries) - len(fresh)
             )
-            return
-        self._metrics.readings_accepted.labels(device=reading.device_id).inc()
-        log.debug("device %s: reading %s stored as seq %d", reading.device_id, reading.source_ref, entry.seq)
-        self._on_stored()
+            log.info(
+                "device %s resent %s; %d readings were already stored",
+                device,
+                source,
+                len(entries) - len(fresh),
+            )
+        if fresh:
+            self._metrics.readings_accepted.labels(device=device).inc(len(fresh))
+            log.debug("device %s: message %s stored as seq %s", device, source, [e.seq for e in fresh])
+            self._on_stored()
+
+    def _builder(self, reading: Reading) -> Builder:
+        return lambda seq, boot: self._envelopes.observation(reading, seq, boot)
 
 
 def reading_fingerprint(reading: Reading) -> str:

@@ -16,14 +16,29 @@ DEFAULT_MAX_FRAME = 1 << 20
 """A screening result is a few kilobytes; a megabyte without an end block is a broken sender."""
 
 
-class MllpFramingError(Exception):
-    """Bytes that cannot be part of a frame. ``offset`` counts from the start of the stream."""
+NOISE = "mllp_noise"
+TRUNCATED = "mllp_truncated"
+OVERSIZE = "mllp_oversize"
+_DESCRIPTIONS = {
+    NOISE: "bytes outside a frame",
+    TRUNCATED: "start block inside an open frame",
+    OVERSIZE: "frame exceeds size limit",
+}
 
-    def __init__(self, reason: str, offset: int, discarded: int) -> None:
-        super().__init__(f"{reason} at stream offset {offset} ({discarded} bytes discarded)")
-        self.reason = reason
+
+class MllpFramingError(Exception):
+    """Bytes that cannot be part of a frame. ``offset`` counts from the start of the stream.
+
+    ``code`` is the machine reason for rejection counters (``mllp_noise``, ``mllp_truncated``,
+    ``mllp_oversize``); ``reason`` says the same for people.
+    """
+
+    def __init__(self, code: str, offset: int, discarded: int) -> None:
+        self.code = code
+        self.reason = _DESCRIPTIONS[code]
         self.offset = offset
         self.discarded = discarded
+        super().__init__(f"{self.reason} at stream offset {offset} ({discarded} bytes discarded)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +62,8 @@ class MllpDecoder:
     - bytes outside a frame are reported and dropped (line noise, a sender that lost sync);
     - a start block inside an open frame abandons the open frame (a truncated message) and starts
       a new one;
-    - a frame longer than ``max_frame`` is abandoned.
+    - a frame whose payload is longer than ``max_frame`` bytes is abandoned; its remaining bytes
+      are then reported as bytes outside a frame.
     """
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
@@ -73,19 +89,16 @@ class MllpDecoder:
                     self._note_noise(position)
                 continue
             if byte == START_BLOCK:
-                events.append(
-                    MllpFramingError("start block inside an open frame", position, len(self._buffer) + 1)
-                )
+                events.append(MllpFramingError(TRUNCATED, position, len(self._buffer) + 1))
                 self._open(position)
             elif byte == CARRIAGE_RETURN and self._buffer.endswith(bytes([END_BLOCK])):
                 del self._buffer[-1]
                 events.append(MllpFrame(bytes(self._buffer), self._frame_offset))
                 self._in_frame = False
                 self._buffer.clear()
-            elif len(self._buffer) >= self._max_frame:
-                events.append(
-                    MllpFramingError("frame exceeds size limit", self._frame_offset, len(self._buffer) + 1)
-                )
+            elif len(self._buffer) >= self._max_frame + (1 if byte == END_BLOCK else 0):
+                # A full payload still has room for the end block that may close it.
+                events.append(MllpFramingError(OVERSIZE, self._frame_offset, len(self._buffer) + 1))
                 self._in_frame = False
                 self._buffer.clear()
             else:
@@ -116,8 +129,6 @@ class MllpDecoder:
 
     def _flush_noise(self, events: list[MllpFrame | MllpFramingError]) -> None:
         if self._noise_start is not None:
-            events.append(
-                MllpFramingError("bytes outside a frame", self._noise_start, self._noise_count)
-            )
+            events.append(MllpFramingError(NOISE, self._noise_start, self._noise_count))
             self._noise_start = None
             self._noise_count = 0

@@ -84,3 +84,17 @@ def test_purge_keeps_replay_window(tmp_path: Path) -> None:
     assert outbox.purge_published(older_than_s=3600, now=10**10) == 2
     assert outbox.pending_count() == 1
     assert outbox.last_seq() == 3
+
+
+def test_add_many_is_all_or_nothing(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "edge.db")
+    outbox.add(_message, dedupe_key="old")
+
+    def broken(seq: int, boot: int) -> Message:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with pytest.raises(OutboxError):
+        outbox.add_many([(_message, "a"), (broken, "b")])
+    assert outbox.pending_count() == 1
+    entries = outbox.add_many([(_message, "a"), (_message, "old"), (_message, "b")])
+    assert [(e.seq, e.duplicate) for e in entries] == [(2, False), (1, True), (3, False)]

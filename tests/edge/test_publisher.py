@@ -84,4 +84,6 @@ async def test_broker_outage_loses_nothing(mosquitto: Mosquitto, tmp_path: Path)
         mosquitto.start()
         with MqttCapture(mosquitto.port, [TOPIC]) as capture:
             await _until(lambda: outbox.pending_count() == 0, timeout=60)
-            capture.wait_for(lambda msgs: len({json.loads(m.payload)["seq"] for m in msgs}) == 30, 20, "30 seqs")
+            capture.wait_for(
+                lambda msgs: len({json.loads(m.payload)["seq"] for m in msgs}) == 30, 20, "30 seqs"
+            )
