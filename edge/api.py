@@ -18,8 +18,11 @@ def create_app(metrics: EdgeMetrics, health: Callable[[], dict[str, Any]]) -> Fa
     app = FastAPI(title="CareEdge edge", version="1", docs_url=None, redoc_url=None)
 
     @app.get("/health")
-    def get_health(response: Response) -> dict[str, Any]:
-        """200 while the daemon is connected to the broker; 503 otherwise (still collecting)."""
+    async def get_health(response: Response) -> dict[str, Any]:
+        """200 while the daemon is connected to the broker; 503 otherwise (still collecting).
+
+        Async on purpose: it runs on the daemon's loop, the only thread that touches the outbox.
+        """
         document = health()
         if not document["mqtt_connected"]:
             response.status_code = 503
