@@ -80,8 +80,11 @@ class _ServerProcess:
         self.process = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT)
         log.close()
         try:
-            wait_until(lambda: self._ready() or self.process is None or self.process.poll() is not None,
-                       20, f"{type(self).__name__} on port {self.port}")
+            wait_until(
+                lambda: self._ready() or self.process is None or self.process.poll() is not None,
+                20,
+                f"{type(self).__name__} on port {self.port}",
+            )
         except TimeoutError:
             self.stop()
             raise
@@ -161,6 +164,9 @@ class VictoriaMetrics(_ServerProcess):
             f"-httpListenAddr={LOOPBACK}:{self.port}",
             "-search.latencyOffset=0s",
             "-retentionPeriod=1y",
+            # One sample per series and timestamp, as InfluxDB keeps one point per key: a
+            # re-delivered reading overwrites itself instead of being counted twice.
+            "-dedup.minScrapeInterval=1ms",
         ]
 
     @property

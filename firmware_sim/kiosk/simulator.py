@@ -138,6 +138,7 @@ class KioskSimulator:
         if not self._roster:
             raise ValueError("at least one resident is needed")
         self._rng = random.Random(seed)
+        self._queue: list[Resident] = []
         self._fault_rng = random.Random(f"{seed}/faults")
         self._builder = MessageBuilder(
             rng=self._rng,
@@ -249,7 +250,12 @@ class KioskSimulator:
             self._finished.set()
 
     def _next_message(self) -> BuiltMessage:
-        resident = self._rng.choice(self._roster)
+        """Residents take turns, as they queue at a kiosk: each measures once per round, in a
+        shuffled order, so one resident is never measured twice within a few seconds."""
+        if not self._queue:
+            self._queue = list(self._roster)
+            self._rng.shuffle(self._queue)
+        resident = self._queue.pop()
         self._bump("messages")
         return self._builder.build(resident, self._control_ids.next())
 
