@@ -95,38 +95,42 @@ class Demo:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         started = time.monotonic()
-        async with EmbeddedBroker(self.broker_port):
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(EmbeddedBroker(self.broker_port))
             config = self._write_config()
-            with MqttCapture(
+            capture = MqttCapture(
                 self.broker_port,
                 [f"{topics.ROOT}/{SITE}/+/vitals/+", topics.alerts(SITE)],
                 protocol=MQTTProtocolVersion.MQTTv311,
                 on_message=self._show,
-            ):
-                bridge = await self._spawn("bridge", config)
-                try:
-                    await self._wait_for_bridge(bridge)
-                    edge = await self._spawn("edge", config)
-                    try:
-                        for simulator in self.simulators:
-                            simulator.start()
-                        print(
-                            f"demo: broker 127.0.0.1:{self.broker_port}, bridge API "
-                            f"http://127.0.0.1:{self.bridge_api_port}/alerts, edge health "
-                            f"http://127.0.0.1:{self.edge_api_port}/health; Ctrl-C to stop",
-                            flush=True,
-                        )
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), timeout=seconds)
-                        for simulator in self.simulators:
-                            simulator.stop()
-                        sent = sum(len(simulator.acknowledged) for simulator in self.simulators)
-                        stored = await self._wait_until_stored(sent)
-                    finally:
-                        await _terminate(edge)
-                finally:
-                    await _terminate(bridge)
+            )
+            # The broker runs on this loop: block only a worker thread while subscribing.
+            await asyncio.to_thread(capture.start)
+            stack.callback(capture.stop)
+            bridge = await self._spawn("bridge", config)
+            stack.push_async_callback(_terminate, bridge)
+            await self._wait_for_bridge(bridge)
+            edge = await self._spawn("edge", config)
+            stack.push_async_callback(_terminate, edge)
+            for simulator in self.simulators:
+                simulator.start()
+                stack.callback(simulator.stop)
+            print(
+                f"demo: broker 127.0.0.1:{self.broker_port}, bridge API "
+                f"http://127.0.0.1:{self.bridge_api_port}/alerts, edge health "
+                f"http://127.0.0.1:{self.edge_api_port}/health; Ctrl-C to stop",
+                flush=True,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+            for simulator in self.simulators:
+                simulator.stop()
+            acknowledged = [record for simulator in self.simulators for record in simulator.acknowledged]
+            # A reading is one measurement time: a kiosk session (one message) holds one per station.
+            sent = sum(len({obs.observed_at for obs in record.observations}) for record in acknowledged)
+            stored = await self._wait_until_stored(sent)
         return {
+            "messages_acknowledged": len(acknowledged),
             "readings_sent": sent,
             "readings_stored": stored,
             "alerts": self._count("SELECT count(*) FROM alerts"),
