@@ -2,7 +2,10 @@
 
 A port that vanishes (kiosk unplugged, USB adapter reset) is retried forever with capped
 exponential backoff and jitter, so many gateways rebooting together do not retry in lockstep.
-A device is reported down after ``down_after`` consecutive failures, not on the first blip.
+The backoff counts consecutive failed opens: a port that opens again starts over at
+``initial_s``, because a kiosk that was unplugged for a minute must not wait half a minute more
+once it is back (its own resend timer is a few seconds). A device is reported down after
+``down_after`` consecutive failures, not on the first blip.
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ class BackoffPolicy:
     max_s: float = 30.0
     jitter: float = 0.2
     """Fraction of the delay added or removed at random."""
-    stable_after_s: float = 60.0
-    """A connection that lasted this long resets the backoff to ``initial_s``."""
     down_after: int = 3
 
 
@@ -38,9 +39,8 @@ class DeviceHealth:
         base = min(self.policy.max_s, self.policy.initial_s * self.policy.factor ** (self.failures - 1))
         return max(0.0, base * (1 + self.rng.uniform(-self.policy.jitter, self.policy.jitter)))
 
-    def connection_ended(self, lasted_s: float) -> None:
-        if lasted_s >= self.policy.stable_after_s:
-            self.failures = 0
+    def opened(self) -> None:
+        self.failures = 0
 
     @property
     def down(self) -> bool:

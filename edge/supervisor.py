@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from collections.abc import Callable
 
 from drivers.contract import DeviceDisconnected, DeviceDriver, DeviceUnavailable, InboundMessage, Reading
@@ -47,9 +46,9 @@ class DeviceSupervisor:
         device = self.device_id
         try:
             while True:
-                opened_at = time.monotonic()
                 try:
                     await self._driver.open()
+                    self.health.opened()
                     self._metrics.device_up.labels(device=device).set(1)
                     log.info("device %s open", device)
                     async for inbound in self._driver.messages():
@@ -57,7 +56,6 @@ class DeviceSupervisor:
                 except (DeviceUnavailable, DeviceDisconnected) as exc:
                     self._metrics.device_up.labels(device=device).set(0)
                     await self._driver.close()
-                    self.health.connection_ended(time.monotonic() - opened_at)
                     delay = self.health.next_delay()
                     level = logging.WARNING if self.health.down else logging.INFO
                     log.log(level, "device %s unavailable (%s); retrying in %.1fs", device, exc, delay)

@@ -14,7 +14,7 @@ from careedge_common.envelope import Envelope
 from careedge_testkit.mqtt_capture import Captured, MqttCapture
 from careedge_testkit.processes import Daemon, write_config
 from careedge_testkit.servers import Mosquitto, free_port, wait_until
-from firmware_sim.kiosk import KioskSimulator, UnitsMode
+from firmware_sim.kiosk import FaultRates, KioskSimulator, UnitsMode
 
 SITE, GATEWAY = "home-a", "gw-1"
 
@@ -34,7 +34,9 @@ def _edge_config(tmp_path: Path, broker_port: int, kiosk: KioskSimulator, api_po
                 "pseudonym_secret_file": str(secret),
                 "api": {"port": api_port},
             },
-            "devices": [{"id": "kiosk-1", "kind": "hl7_kiosk", "port": str(kiosk.device_path), "ack_timeout_s": 3}],
+            "devices": [
+                {"id": "kiosk-1", "kind": "hl7_kiosk", "port": str(kiosk.device_path), "ack_timeout_s": 3}
+            ],
         },
     )
 
@@ -48,8 +50,15 @@ def _states(messages: list[Captured]) -> list[dict[str, Any]]:
 
 
 def test_readings_flow_with_envelopes_and_nothing_identifying(mosquitto: Mosquitto, tmp_path: Path) -> None:
-    kiosk = KioskSimulator(residents=3, interval=0.05, count=6, seed=7, units=UnitsMode.MIXED,
-                           link=tmp_path / "kiosk.tty", ack_timeout=3)
+    kiosk = KioskSimulator(
+        residents=3,
+        interval=0.05,
+        count=6,
+        seed=7,
+        units=UnitsMode.MIXED,
+        link=tmp_path / "kiosk.tty",
+        ack_timeout=3,
+    )
     api_port = free_port()
     with kiosk, MqttCapture(mosquitto.port, [f"careedge/v1/{SITE}/#"]) as capture:
         with Daemon("edge", _edge_config(tmp_path, mosquitto.port, kiosk, api_port)) as edge:
@@ -94,7 +103,9 @@ def test_readings_flow_with_envelopes_and_nothing_identifying(mosquitto: Mosquit
 
 
 def test_sigkill_sends_last_will_and_restart_continues_seq(mosquitto: Mosquitto, tmp_path: Path) -> None:
-    kiosk = KioskSimulator(residents=2, interval=0.05, count=3, seed=3, link=tmp_path / "kiosk.tty", ack_timeout=3)
+    kiosk = KioskSimulator(
+        residents=2, interval=0.05, count=3, seed=3, link=tmp_path / "kiosk.tty", ack_timeout=3
+    )
     with kiosk, MqttCapture(mosquitto.port, [f"careedge/v1/{SITE}/#"]) as capture:
         config = _edge_config(tmp_path, mosquitto.port, kiosk, free_port())
         edge = Daemon("edge", config).start()
@@ -103,8 +114,11 @@ def test_sigkill_sends_last_will_and_restart_continues_seq(mosquitto: Mosquitto,
         edge.kill()
         capture.wait_for(lambda msgs: _states(msgs)[-1]["status"] == "offline", 30, "last will")
         with Daemon("edge", config):
-            capture.wait_for(lambda msgs: _states(msgs)[-1] == {**_states(msgs)[-1], "status": "online", "boot": 2},
-                             30, "second birth")
+            capture.wait_for(
+                lambda msgs: _states(msgs)[-1] == {**_states(msgs)[-1], "status": "online", "boot": 2},
+                30,
+                "second birth",
+            )
         states = _states(capture.messages)
         first_boot_seqs = [e.seq for e in _vitals(capture.messages)]
 
@@ -126,10 +140,47 @@ def test_unusable_pseudonym_secret_is_a_config_error(tmp_path: Path, secret: byt
     (tmp_path / "secret.key").write_bytes(secret)
     config = write_config(
         tmp_path / "edge.yaml",
-        {"site": {"id": SITE}, "gateway": {"id": GATEWAY, "pseudonym_secret_file": str(tmp_path / "secret.key")}},
+        {
+            "site": {"id": SITE},
+            "gateway": {"id": GATEWAY, "pseudonym_secret_file": str(tmp_path / "secret.key")},
+        },
     )
     edge = Daemon("edge", config).start()
     assert edge.process is not None
     assert edge.process.wait(60) == 2
     assert "gateway.pseudonym_secret_file:" in edge.log()
     assert "Traceback" not in edge.log()
+
+
+def test_faulty_kiosk_every_acknowledged_reading_published_once(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """Unplugged ports, garbled and truncated frames and lost ACKs: nothing lost, nothing doubled."""
+    kiosk = KioskSimulator(
+        residents=10,
+        interval=0.05,
+        count=15,
+        seed=21,
+        link=tmp_path / "kiosk.tty",
+        ack_timeout=1,
+        max_resends=50,
+        faults=FaultRates(garbled=0.2, truncated=0.2, silence=0.0, unplug=0.2, unplug_s=0.5),
+    )
+    with kiosk, MqttCapture(mosquitto.port, [f"careedge/v1/{SITE}/+/vitals/+"]) as capture:
+        with Daemon("edge", _edge_config(tmp_path, mosquitto.port, kiosk, free_port())) as edge:
+            assert kiosk.wait_finished(120), edge.log()
+            acked = kiosk.acknowledged
+            expected = sorted(
+                (obs.observed_at, obs.code, obs.canonical_value)
+                for record in acked
+                for obs in record.observations
+            )
+            capture.wait_for(
+                lambda msgs: sum(len(e.obs) for e in _vitals(msgs)) >= len(expected), 30, "vitals"
+            )
+        counters = kiosk.counters
+        envelopes = _vitals(capture.messages)
+
+    assert len(acked) == 15
+    assert counters.unplugs > 0 and counters.garbled > 0 and counters.truncated > 0
+    assert sorted((e.measured_at, o.code, o.value) for e in envelopes for o in e.obs) == expected
+    assert len({e.id for e in envelopes}) == len(envelopes)
+    assert "device kiosk-1 unavailable" in (tmp_path / "edge-edge.log").read_text()
