@@ -7,23 +7,14 @@ the last place a malformed message can be stopped before it becomes a stored cli
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from ulid import ULID
 
 ENVELOPE_VERSION: Literal[1] = 1
 
 EnvelopeType = Literal["observation", "cabinet_event", "call"]
-
-
-def _require_utc(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("timestamp must carry a time zone (RFC 3339)")
-    return value.astimezone(UTC)
-
-
-AwareDatetime = Annotated[datetime, AfterValidator(_require_utc)]
 
 
 class RawValue(BaseModel):
@@ -57,6 +48,7 @@ class Envelope(BaseModel):
     device: str = Field(min_length=1, max_length=64)
     type: EnvelopeType
     measured_at: AwareDatetime
+    """With the offset it was sent with; compare and convert, never print it raw (``rfc3339``)."""
     received_at: AwareDatetime
     subject: str | None = Field(default=None, max_length=64)
     historical: bool = False

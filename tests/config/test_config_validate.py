@@ -62,9 +62,7 @@ def test_minimal_edge_config_gets_safe_defaults(tmp_path: Path) -> None:
 
 def test_unknown_key_is_an_error_with_its_path(tmp_path: Path) -> None:
     text = MINIMAL_EDGE.replace("port: /dev/ttyUSB0}", "port: /dev/ttyUSB0, baud: 9600}")
-    assert _problems(tmp_path, text) == [
-        "devices[0].baud: no such key (unknown keys are errors), found 9600"
-    ]
+    assert _problems(tmp_path, text) == ["devices[0].baud: no such key (unknown keys are errors), found 9600"]
 
 
 def test_inline_password_is_refused(tmp_path: Path) -> None:
@@ -95,16 +93,21 @@ bridge:
   sink: {kind: influxdb, url: ftp://tsdb, org: o, bucket: b}
   store_path: /tmp/bridge.db
 """
-    assert _problems(tmp_path, text) == ["bridge.sink.url: a string matching '^https?://', found 'ftp://tsdb'"]
+    assert _problems(tmp_path, text) == [
+        "bridge.sink.url: a string matching '^https?://', found 'ftp://tsdb'"
+    ]
 
 
 def test_thresholds_must_be_ordered_and_known(tmp_path: Path) -> None:
-    text = MINIMAL_EDGE + """\
+    text = (
+        MINIMAL_EDGE
+        + """\
 alerts:
   thresholds:
     - {code: 8480-6, yellow_above: 190, red_above: 180}
     - {code: 9999-9, red_above: 1}
 """
+    )
     problems = _problems(tmp_path, text)
     assert problems[0].startswith("alerts.thresholds[0]: limits ordered red_below < yellow_below")
     assert problems[1].startswith("alerts.thresholds[1].code: a LOINC code the product knows")
@@ -119,28 +122,35 @@ def test_duplicate_device_ids_and_duplicate_yaml_keys(tmp_path: Path) -> None:
 
 
 def test_devices_without_gateway_and_empty_file(tmp_path: Path) -> None:
-    assert _problems(tmp_path, "site: {id: a}\ndevices: [{id: k, kind: hl7_kiosk, port: /dev/x}]\n")[0].startswith(
-        "(root): a 'gateway' section when 'devices' are listed"
-    )
+    assert _problems(tmp_path, "site: {id: a}\ndevices: [{id: k, kind: hl7_kiosk, port: /dev/x}]\n")[
+        0
+    ].startswith("(root): a 'gateway' section when 'devices' are listed")
     assert _problems(tmp_path, "") == ["(root): a mapping of sections, found None"]
 
 
 def test_cli_exit_codes_and_one_line_per_problem(tmp_path: Path) -> None:
     good = _write(tmp_path, MINIMAL_EDGE, "good.yaml")
-    bad = _write(tmp_path, "site: {id: a}\ngateway: {id: g, pseudonym_secret_file: /s, colour: red}\n", "bad.yaml")
+    bad = _write(
+        tmp_path, "site: {id: a}\ngateway: {id: g, pseudonym_secret_file: /s, colour: red}\n", "bad.yaml"
+    )
     runner = CliRunner()
     ok = runner.invoke(app, ["config", "validate", str(good)])
     assert ok.exit_code == 0
     failed = runner.invoke(app, ["config", "validate", str(good), str(bad)])
     assert failed.exit_code == 2
-    assert failed.stderr.splitlines() == [f"{bad}: gateway.colour: no such key (unknown keys are errors), found 'red'"]
+    assert failed.stderr.splitlines() == [
+        f"{bad}: gateway.colour: no such key (unknown keys are errors), found 'red'"
+    ]
 
 
 def test_cli_process_prints_no_traceback(tmp_path: Path) -> None:
     bad = _write(tmp_path, "site: [unclosed\n")
     result = subprocess.run(
         [sys.executable, "-m", "careedge", "config", "validate", str(bad)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

@@ -1,0 +1,72 @@
+"""``careedge bridge --config FILE``: run one bridge process until SIGTERM or SIGINT.
+
+Exit status: 0 after a clean stop, 1 when the bridge failed while running (systemd restarts it;
+unacknowledged messages wait in the broker session), 2 when the config is unusable (nothing was
+started).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sqlite3
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import sdnotify
+
+from careedge_common.config import SecretError
+from careedge_common.config_loader import ConfigError, load_config
+from cloud_bridge.bridge import Bridge, BridgeError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+log = logging.getLogger(__name__)
+
+
+def run(config_path: Path) -> int:
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        return _config_problem(exc.problems)
+    if config.bridge is None:
+        return _config_problem(
+            [f"{config_path}: bridge: a 'bridge' section to run the bridge, found nothing"]
+        )
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        bridge = Bridge(config)
+    except SecretError as exc:
+        return _config_problem([f"{config_path}: {exc}"])
+    except (sqlite3.Error, OSError) as exc:
+        return _config_problem([f"{config_path}: bridge: usable store paths, found {exc}"])
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        bridge.start()
+    except BridgeError as exc:
+        log.error("%s", exc)
+        return EXIT_FAILED
+    sdnotify.SystemdNotifier().notify("READY=1")
+    while not stop.wait(0.5):
+        if bridge.crashed.is_set():
+            break
+    sdnotify.SystemdNotifier().notify("STOPPING=1")
+    bridge.stop()
+    return EXIT_FAILED if bridge.crashed.is_set() else EXIT_OK
+
+
+def _config_problem(problems: list[str]) -> int:
+    for line in problems:
+        print(line, file=sys.stderr)
+    return EXIT_CONFIG

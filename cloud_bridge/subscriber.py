@@ -1,0 +1,172 @@
+"""The bridge's MQTT session: persistent, QoS 1, manual acknowledgement (DESIGN §3, §4, §6).
+
+paho's network thread (``loop_start``) reads the socket and calls ``on_message``, which only hands
+the message to the pipeline. The pipeline later releases processed messages for acknowledgement.
+Calling paho's ``ack`` from another thread is safe (like ``publish``, documented as callable from
+any thread, it only appends the PUBACK to the client's outgoing ``deque`` and wakes the network
+thread through its socket pair; the network thread alone writes to the socket), but each call
+is a system call that hands the GIL to the network thread, thousands of times per batch. So
+acknowledgements are normally sent by the network thread itself, just before it
+delivers the next message, and by the pipeline only when the stream is idle.
+
+Acknowledgements are tied to the connection a message arrived on. A packet identifier names a
+message only within its session: after a disconnect, the broker re-sends unacknowledged messages
+on the new connection, so an old message is not acknowledged (its re-sent copy is, once it has
+been recognised as a duplicate). Flow control: with MQTT 5 the broker sends at most
+``receive_maximum`` unacknowledged messages, which bounds the bridge's queue; with MQTT 3.1.1
+(embedded demo broker) the broker's own in-flight limit does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from careedge_common import topics
+from careedge_common.config import BridgeConfig, BrokerConfig
+from careedge_common.mqtt_client import Will, connect_async, is_v5, make_client
+
+log = logging.getLogger(__name__)
+
+ONLINE = b"online"
+OFFLINE = b"offline"
+GOODBYE_TIMEOUT_S = 2.0
+"""How long ``stop`` waits for the broker to accept the retained ``offline`` state."""
+
+
+class Incoming(NamedTuple):
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    connection: int
+    """Which connection delivered it; acknowledgements are only valid on that one."""
+
+
+class Subscriber:
+    def __init__(
+        self,
+        site: str,
+        broker: BrokerConfig,
+        bridge: BridgeConfig,
+        deliver: Callable[[Incoming], None],
+        on_received: Callable[[], None],
+        on_acked: Callable[[int], None],
+    ) -> None:
+        """Raises ``SecretError`` when the broker password named by the config cannot be read."""
+        self._site = site
+        self._broker = broker
+        self._receive_maximum = bridge.receive_maximum
+        self._deliver = deliver
+        self._on_received = on_received
+        self._on_acked = on_acked
+        self._ready: deque[Incoming] = deque()
+        self._state_topic = topics.bridge_state(site)
+        vitals = topics.all_vitals(site)
+        self._filter = topics.shared(vitals) if is_v5(broker) else vitals
+        self._lock = threading.Lock()
+        self._connection = 0
+        self._connected = False
+        self._client = make_client(
+            broker, bridge.client_id, persistent=True, manual_ack=True, will=Will(self._state_topic, OFFLINE)
+        )
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def start(self) -> None:
+        """Connect in the background; paho reconnects by itself after any loss."""
+        connect_async(self._client, self._broker, persistent=True, receive_maximum=self._receive_maximum)
+        self._client.loop_start()
+
+    def release(self, messages: Sequence[Incoming]) -> None:
+        """Queue processed messages for acknowledgement, in order of receipt.
+
+        The network thread sends their PUBACKs when it next delivers a message, so a busy stream
+        costs no thread hand-off per acknowledgement; ``flush_acks`` sends them from the caller's
+        thread when the stream is idle.
+        """
+        self._ready.extend(messages)
+
+    def flush_acks(self) -> None:
+        """Send the PUBACKs of every released message now (from any thread)."""
+        self._send_ready_acks()
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        """QoS 1, not retained. paho keeps it queued across a reconnect while this process lives."""
+        self._client.publish(topic, payload, qos=1, retain=False)
+
+    def stop(self) -> None:
+        """Say ``offline`` (retained) while still connected, then disconnect; unacknowledged
+        messages stay in the broker-side session for the next start."""
+        if self._connected:
+            info = self._client.publish(self._state_topic, OFFLINE, qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(GOODBYE_TIMEOUT_S)
+            if not info.is_published():
+                log.warning("the broker did not confirm the bridge's offline state before disconnecting")
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: Any,
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the connection: %s", reason)
+            return
+        with self._lock:
+            self._connection += 1
+            self._connected = True
+        if not flags.session_present:
+            log.info("connected with a new broker session")
+        client.subscribe(self._filter, qos=1)
+        client.publish(self._state_topic, ONLINE, qos=1, retain=True)
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Any,
+    ) -> None:
+        with self._lock:
+            self._connection += 1
+            self._connected = False
+        if reason.is_failure:
+            log.warning("disconnected from the broker (%s); reconnecting", reason)
+
+    def _send_ready_acks(self) -> None:
+        """A message is acknowledged only on the connection it arrived on (see module docstring)."""
+        sent = 0
+        with self._lock:
+            while self._ready:
+                message = self._ready.popleft()
+                if self._connected and message.connection == self._connection:
+                    self._client.ack(message.mid, message.qos)
+                    sent += 1
+        if sent:
+            self._on_acked(sent)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self._ready:
+            self._send_ready_acks()
+        self._on_received()
+        payload = bytes(message.payload)
+        self._deliver(Incoming(message.topic, payload, message.mid, message.qos, self._connection))
