@@ -7,6 +7,7 @@ unmonitored. Secrets are never inline: the config names a file or an environment
 from __future__ import annotations
 
 import os
+import re
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -20,6 +21,15 @@ IDENTIFIER = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+SUBJECT_PATTERN = r"^s-[0-9a-f]{32}$"
+"""A pseudonymous resident subject as ``Pseudonymiser.subject`` writes it: never an ID number."""
+Subject = Annotated[str, Field(pattern=SUBJECT_PATTERN)]
+DEVICE_USER_PATTERN = r"^[0-9A-Za-z_-]{1,16}$"
+"""A user number or name as a personal device reports it (blood-pressure cuffs: 1 to 4)."""
+DeviceUser = Annotated[str, Field(pattern=DEVICE_USER_PATTERN)]
+Band = Literal["green", "yellow", "red"]
+Direction = Literal["above", "below"]
 
 
 class StrictModel(BaseModel):
@@ -97,15 +107,79 @@ class SerialSettings(StrictModel):
     stopbits: Literal[1, 2] = 1
 
 
+class IdCodeFormat(StrictModel):
+    """How an ID-card or QR-code reader frames a code on its line (each line ends in CR, LF or CRLF)."""
+
+    prefix: str = Field(default="", max_length=16)
+    """Characters the reader is set to send before each code; stripped, and a line without them is refused."""
+    suffix: str = Field(default="", max_length=16)
+    """Characters the reader sends after each code, before the line end; stripped likewise."""
+    pattern: str | None = Field(default=None, max_length=256)
+    """Regular expression a code must match in full once stripped, e.g. ``[0-9]{17}[0-9Xx]`` for
+    resident ID cards; a line that does not is refused before anything else happens."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"a regular expression ({exc})") from exc
+        return value
+
+
+DEVICES_WITHOUT_USERS = frozenset({"hl7_kiosk", "id_reader"})
+"""Kinds that never report a device user number: HL7 kiosks send the patient ID itself."""
+
+
 class DeviceConfig(StrictModel):
     id: Identifier
-    kind: Literal["hl7_kiosk"]
+    kind: Literal["hl7_kiosk", "id_reader"]
     transport: Literal["serial"] = "serial"
     port: str = Field(min_length=1)
     """A device path (/dev/ttyUSB0, /dev/serial/by-id/...) or a pyserial URL (socket://host:port)."""
     serial: SerialSettings = SerialSettings()
     profile: str | None = None
     ack_timeout_s: float = Field(default=10.0, gt=0)
+    id_code: IdCodeFormat | None = None
+    """Only for ``id_reader``: how codes are framed on the line (default: bare codes)."""
+    user_map: dict[DeviceUser, Subject] = {}
+    """For devices that report a user number (a cuff's user 1/2 buttons): user -> resident subject.
+    Subjects, not ID numbers, so this file carries nothing identifying; ``GET /residents`` on the
+    edge API lists the subjects of the roster. An unmapped user's reading is bound by session."""
+
+    @model_validator(mode="after")
+    def _options_fit_kind(self) -> Self:
+        if self.id_code is not None and self.kind != "id_reader":
+            raise ValueError(f"id_code only for kind id_reader, not {self.kind}")
+        if self.user_map and self.kind in DEVICES_WITHOUT_USERS:
+            raise ValueError(f"user_map only for devices that report a user number, not {self.kind}")
+        return self
+
+    def subject_for_user(self, user: str | int) -> str | None:
+        """The subject ``user_map`` gives a device user number, or None when it names nobody."""
+        return self.user_map.get(str(user))
+
+
+class KioskConfig(StrictModel):
+    """The gateway's kiosk station: who is measuring (sessions) and the resident-facing page.
+
+    One station per gateway: every reading without a subject on this gateway is bound to this
+    station's sessions, so a second station needs a gateway (edge process) of its own.
+    """
+
+    station: Identifier = "kiosk"
+    """The ``device`` of the station's own envelopes (``call``)."""
+    session_timeout_s: float = Field(default=180.0, gt=0, le=3600)
+    """A session ends this long after its last activity (start, a reading bound to it)."""
+    residents_file: Path | None = None
+    """Roster (CSV or YAML: resident_id, display_name) of the residents who may start a session."""
+    identifier_authority: str = Field(default="", max_length=64)
+    """Assigning authority pseudonymised with each card/QR value and roster ID. Set it to what the
+    site's HL7 kiosks send in PID-3.4, so a resident has one subject whichever way they measure."""
+    language: Literal["zh", "en"] = "zh"
+    """The page's language when a session starts; residents can switch."""
 
 
 class GatewayConfig(StrictModel):
@@ -115,6 +189,7 @@ class GatewayConfig(StrictModel):
     """Site secret for keyed pseudonyms of patient identifiers (HMAC-SHA256)."""
     api: ApiConfig = ApiConfig(port=9101)
     outbox: OutboxConfig = OutboxConfig()
+    kiosk: KioskConfig = KioskConfig()
 
 
 class InfluxSink(StrictModel):
@@ -178,6 +253,19 @@ class Threshold(StrictModel):
             raise ValueError("limits ordered red_below < yellow_below < yellow_above < red_above")
         return self
 
+    def band(self, value: float) -> tuple[Band, Direction | None]:
+        """The most severe band ``value`` lies strictly beyond (red before yellow) and on which side;
+        ``("green", None)`` within every limit. The cloud's alert rules compare the same way."""
+        if self.red_above is not None and value > self.red_above:
+            return "red", "above"
+        if self.red_below is not None and value < self.red_below:
+            return "red", "below"
+        if self.yellow_above is not None and value > self.yellow_above:
+            return "yellow", "above"
+        if self.yellow_below is not None and value < self.yellow_below:
+            return "yellow", "below"
+        return "green", None
+
 
 class AlertsConfig(StrictModel):
     thresholds: list[Threshold] = []
@@ -216,6 +304,12 @@ class SiteConfig(StrictModel):
     def _devices_need_gateway(self) -> Self:
         if self.devices and self.gateway is None:
             raise ValueError("a 'gateway' section when 'devices' are listed")
+        readers = [device.id for device in self.devices if device.kind == "id_reader"]
+        if readers and self.gateway is not None and self.gateway.kiosk.residents_file is None:
+            raise ValueError(
+                f"gateway.kiosk.residents_file when an id_reader is listed ({', '.join(readers)}): "
+                "a card can only start a session for a resident on the roster"
+            )
         if self.gateway is None and self.bridge is None:
             raise ValueError("a 'gateway' section, a 'bridge' section, or both")
         return self

@@ -52,6 +52,10 @@ class Envelope(BaseModel):
     received_at: AwareDatetime
     subject: str | None = Field(default=None, max_length=64)
     historical: bool = False
+    supersedes: str | None = Field(default=None, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    """ID of an earlier envelope of this gateway that this one corrects (staff assigned an unbound
+    reading to a resident): the same measurement, now with its subject. Consumers replace the
+    earlier one instead of counting the measurement twice."""
     obs: list[Observation] = Field(default_factory=list)
     data: dict[str, Any] | None = None
     """Payload of non-observation events (cabinet events, calls)."""

@@ -18,6 +18,11 @@ def vitals(site: str, gateway: str, device: str) -> str:
     return f"{gateway_root(site, gateway)}/vitals/{device}"
 
 
+def call(site: str, gateway: str) -> str:
+    """A resident pressed "call nurse" at the gateway's kiosk page."""
+    return f"{gateway_root(site, gateway)}/call"
+
+
 def alerts(site: str) -> str:
     return f"{ROOT}/{site}/alerts"
 

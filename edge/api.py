@@ -1,21 +1,27 @@
-"""The edge's local HTTP surface: health for the technician, metrics for Prometheus.
+"""The edge's local HTTP surface: health for the technician, metrics for Prometheus, and the
+routers of the kiosk page and the staff's binding API (``edge.kiosk_api``, ``edge.staff_api``).
 
-Bound to localhost by default (config ``gateway.api``): it describes a care home's devices.
+Bound to localhost by default (config ``gateway.api``): it describes a care home's devices and,
+through the kiosk and staff routes, shows residents' display names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from edge.metrics import EdgeMetrics
 
 
-def create_app(metrics: EdgeMetrics, health: Callable[[], dict[str, Any]]) -> FastAPI:
+def create_app(
+    metrics: EdgeMetrics, health: Callable[[], dict[str, Any]], routers: Sequence[APIRouter] = ()
+) -> FastAPI:
     app = FastAPI(title="CareEdge edge", version="1", docs_url=None, redoc_url=None)
+    for router in routers:
+        app.include_router(router)
 
     @app.get("/health")
     async def get_health(response: Response) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """``careedge edge``: wire config, outbox, drivers, publisher and API into one asyncio process.
 
-Start-up order is deliberate: config and secrets are checked before any device is opened, and the
-outbox is open before any driver starts, so no reading can arrive with nowhere durable to go.
+Start-up order is deliberate: config, secrets and the residents roster are checked before any
+device is opened, and the outbox and the kiosk station (sessions restored from the audit log) are
+ready before any driver starts, so no reading can arrive with nowhere durable to go or be bound
+without the sessions it may belong to.
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from careedge_common.api_server import make_api_server
-from careedge_common.config import SecretError, SiteConfig, read_secret_file
+from careedge_common.config import GatewayConfig, SecretError, SiteConfig, read_secret_file
 from careedge_common.config_loader import ConfigError, load_config
 from careedge_common.pseudonym import Pseudonymiser
 from edge.api import create_app
-from edge.drivers_factory import make_driver
+from edge.drivers_factory import make_driver, make_identification_source
 from edge.envelopes import EnvelopeFactory
+from edge.kiosk_station import KioskStation, user_map_problems
 from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
 from edge.publisher import Publisher
+from edge.reader_supervisor import ReaderSupervisor
+from edge.residents import EMPTY_ROSTER, Roster, RosterError, load_roster
 from edge.supervisor import DeviceSupervisor
 
 log = logging.getLogger("careedge.edge")
@@ -51,21 +56,63 @@ def run(config_path: Path) -> int:
     except (SecretError, ValueError) as exc:
         print(f"{config_path}: gateway.pseudonym_secret_file: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    try:
+        roster = _roster(config.gateway, pseudonymiser)
+    except RosterError as exc:
+        print(f"{config_path}: gateway.kiosk.residents_file: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    problems = user_map_problems(config, roster)
+    if problems:
+        for problem in problems:
+            print(f"{config_path}: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(EdgeDaemon(config, pseudonymiser).serve())
+    asyncio.run(EdgeDaemon(config, pseudonymiser, roster).serve())
     return 0
 
 
+def _roster(gateway: GatewayConfig, pseudonymiser: Pseudonymiser) -> Roster:
+    kiosk = gateway.kiosk
+    if kiosk.residents_file is None:
+        return EMPTY_ROSTER
+    return load_roster(kiosk.residents_file, pseudonymiser, kiosk.identifier_authority)
+
+
 class EdgeDaemon:
-    def __init__(self, config: SiteConfig, pseudonymiser: Pseudonymiser) -> None:
+    def __init__(self, config: SiteConfig, pseudonymiser: Pseudonymiser, roster: Roster) -> None:
         assert config.gateway is not None
         self.config = config
         self.gateway = config.gateway
         self.metrics = EdgeMetrics()
-        self.outbox = Outbox(self.gateway.data_dir / OUTBOX_FILE)
+        db_path = self.gateway.data_dir / OUTBOX_FILE
+        self.outbox = Outbox(db_path)
         self.publisher = Publisher(config, self.outbox, self.metrics)
         envelopes = EnvelopeFactory(config.site.id, self.gateway.id)
         timezone = ZoneInfo(config.site.timezone)
+        self.station = KioskStation(
+            config,
+            db_path,
+            self.outbox,
+            envelopes,
+            roster,
+            pseudonymiser,
+            self.metrics,
+            self.publisher.notify,
+        )
+        self.readers = [
+            ReaderSupervisor(
+                make_identification_source(
+                    device,
+                    pseudonymiser=pseudonymiser,
+                    authority=self.gateway.kiosk.identifier_authority,
+                    on_rejected=self._rejection_counter(device.id),
+                ),
+                self.station.identified,
+                self.metrics,
+            )
+            for device in config.devices
+            if device.kind == "id_reader"
+        ]
         self.supervisors = [
             DeviceSupervisor(
                 make_driver(
@@ -78,8 +125,10 @@ class EdgeDaemon:
                 envelopes,
                 self.metrics,
                 self.publisher.notify,
+                self.station.binder,
             )
             for device in config.devices
+            if device.kind != "id_reader"
         ]
 
     def _rejection_counter(self, device_id: str) -> Any:
@@ -96,8 +145,8 @@ class EdgeDaemon:
             "mqtt_connected": self.publisher.connected,
             "outbox_pending": self.outbox.pending_count(),
             "devices": {
-                supervisor.device_id: "down" if supervisor.health.down else "up"
-                for supervisor in self.supervisors
+                **{s.device_id: "down" if s.health.down else "up" for s in self.supervisors},
+                **{r.device_id: "down" if r.health.down else "up" for r in self.readers},
             },
         }
 
@@ -107,21 +156,26 @@ class EdgeDaemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         server = make_api_server(
-            create_app(self.metrics, self.health), self.gateway.api.host, self.gateway.api.port
+            create_app(self.metrics, self.health, self.station.routers),
+            self.gateway.api.host,
+            self.gateway.api.port,
         )
         self.publisher.start()
         tasks = [
             asyncio.create_task(self.publisher.run(), name="publisher"),
             asyncio.create_task(self._purge_loop(), name="outbox-purge"),
             asyncio.create_task(server.serve(), name="api"),
+            asyncio.create_task(self.station.run(), name="kiosk-sessions"),
             *(asyncio.create_task(s.run(), name=f"device-{s.device_id}") for s in self.supervisors),
+            *(asyncio.create_task(r.run(), name=f"reader-{r.device_id}") for r in self.readers),
         ]
         log.info(
-            "edge %s/%s boot %d: %d devices",
+            "edge %s/%s boot %d: %d devices, %d readers",
             self.config.site.id,
             self.gateway.id,
             self.outbox.boot,
             len(self.supervisors),
+            len(self.readers),
         )
         await stop.wait()
         log.info("stopping")
@@ -133,6 +187,7 @@ class EdgeDaemon:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.publisher.stop()
+        self.station.close()
         self.outbox.close()
 
     async def _purge_loop(self) -> None:

@@ -8,6 +8,7 @@ from careedge_common.config import DeviceConfig
 from careedge_common.pseudonym import Pseudonymiser
 from drivers.contract import DeviceDriver, RejectCounter
 from drivers.hl7.driver import Hl7KioskDriver
+from drivers.id_reader import IdentificationSource, IdReaderDriver
 
 
 def make_driver(
@@ -18,3 +19,14 @@ def make_driver(
             return Hl7KioskDriver(
                 device, timezone=timezone, pseudonymiser=pseudonymiser, on_rejected=on_rejected
             )
+        case "id_reader":
+            raise ValueError(f"{device.id}: an id_reader yields identifications, not readings")
+
+
+def make_identification_source(
+    device: DeviceConfig, *, pseudonymiser: Pseudonymiser, authority: str, on_rejected: RejectCounter
+) -> IdentificationSource:
+    """The reader for an ``id_reader`` device; ``authority`` from ``KioskConfig.identifier_authority``."""
+    if device.kind != "id_reader":
+        raise ValueError(f"{device.id}: a {device.kind} is not an identification device")
+    return IdReaderDriver(device, pseudonymiser=pseudonymiser, authority=authority, on_rejected=on_rejected)

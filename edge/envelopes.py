@@ -1,6 +1,12 @@
-"""Turn a driver's ``Reading`` into the wire envelope (DESIGN §3) once the outbox assigns ``seq``."""
+"""Turn a driver's ``Reading`` into the wire envelope (DESIGN §3) once the outbox assigns ``seq``.
+
+Also the gateway's own envelopes: a nurse call from the kiosk page, and the correction that
+publishes an unbound reading again once staff have assigned it to a resident.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from careedge_common import topics
 from careedge_common.envelope import Envelope, new_event_id, utc_now
@@ -30,5 +36,49 @@ class EnvelopeFactory:
         return Message(
             id=envelope.id,
             topic=topics.vitals(self._site, self._gateway, reading.device_id),
+            payload=envelope.model_dump_json().encode(),
+        )
+
+    def call(self, station: str, subject: str | None, at: datetime, seq: int, boot: int) -> Message:
+        """``type: call`` on ``.../call``: a resident at ``station`` asked for a nurse at ``at`` (aware).
+
+        ``subject`` is the open session's resident, or None when nobody was logged in.
+        """
+        envelope = Envelope(
+            id=new_event_id(),
+            seq=seq,
+            boot=boot,
+            site=self._site,
+            gateway=self._gateway,
+            device=station,
+            type="call",
+            measured_at=at,
+            received_at=at,
+            subject=subject,
+            data={"station": station},
+        )
+        return Message(
+            id=envelope.id,
+            topic=topics.call(self._site, self._gateway),
+            payload=envelope.model_dump_json().encode(),
+        )
+
+    def correction(self, original: Envelope, subject: str, supersedes: str, seq: int, boot: int) -> Message:
+        """The reading of ``original`` again under ``subject``: a new ID and ``seq``, ``historical``,
+        and ``supersedes`` naming the envelope it replaces (the original or an earlier correction).
+        Measurement and receipt times and observations stay as they were."""
+        envelope = original.model_copy(
+            update={
+                "id": new_event_id(),
+                "seq": seq,
+                "boot": boot,
+                "subject": subject,
+                "historical": True,
+                "supersedes": supersedes,
+            }
+        )
+        return Message(
+            id=envelope.id,
+            topic=topics.vitals(self._site, self._gateway, original.device),
             payload=envelope.model_dump_json().encode(),
         )

@@ -58,6 +58,8 @@ class Message:
 
 
 Builder = Callable[[int, int], Message]
+Companion = Callable[[sqlite3.Connection, Sequence[OutboxEntry]], None]
+"""Writes a caller's own rows (audit, unbound readings) inside the transaction that stores messages."""
 
 
 class Outbox:
@@ -76,17 +78,23 @@ class Outbox:
             self._set_counter("boot", boot)
         return boot
 
-    def add(self, build: Builder, dedupe_key: str | None = None) -> OutboxEntry:
+    def add(
+        self, build: Builder, dedupe_key: str | None = None, also: Companion | None = None
+    ) -> OutboxEntry:
         """Store one message; see ``add_many``."""
-        return self.add_many([(build, dedupe_key)])[0]
+        return self.add_many([(build, dedupe_key)], also)[0]
 
-    def add_many(self, items: Sequence[tuple[Builder, str | None]]) -> list[OutboxEntry]:
+    def add_many(
+        self, items: Sequence[tuple[Builder, str | None]], also: Companion | None = None
+    ) -> list[OutboxEntry]:
         """Store messages atomically, each with the next ``seq``; ``build(seq, boot)`` makes each one.
 
         All or nothing: one device message that yields several readings is acknowledged only
         when every one of them is on disk. A device that did not hear our acknowledgement sends
         the same reading again; when a ``dedupe_key`` matches a stored entry (within the replay
         window), that entry is returned marked ``duplicate`` and nothing new is stored for it.
+        ``also(connection, entries)`` runs last inside the same transaction, so rows a caller keeps
+        beside the messages (an audit record, an unbound reading) commit or roll back with them.
         Raises ``OutboxError`` when the rows could not be written; nothing is half-stored then.
         """
         entries: list[OutboxEntry] = []
@@ -107,6 +115,8 @@ class Outbox:
                     )
                     entries.append(OutboxEntry(seq, message.id, message.topic, message.payload))
                 self._set_counter("seq", seq)
+                if also is not None:
+                    also(self._db, entries)
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox write failed: {exc}") from exc
         return entries

@@ -2,7 +2,9 @@
 
 The order inside ``_store`` is the product's core promise (DESIGN §4): the outbox commit happens
 before ``accept`` sends the device its ACK; if the commit fails the device gets a rejection and
-keeps the reading. Reconnect timing comes from ``device_policy``; nothing here decides it.
+keeps the reading. Each reading gets its subject from ``binder`` first (``edge.binding``); a
+reading left unbound is recorded for staff in the same transaction. Reconnect timing comes from
+``device_policy``; nothing here decides it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from drivers.contract import DeviceDisconnected, DeviceDriver, DeviceUnavailable, InboundMessage, Reading
+from edge.binding import ReadingBinder
 from edge.device_policy import DeviceHealth
 from edge.envelopes import EnvelopeFactory
 from edge.metrics import EdgeMetrics
@@ -29,12 +32,14 @@ class DeviceSupervisor:
         envelopes: EnvelopeFactory,
         metrics: EdgeMetrics,
         on_stored: Callable[[], None],
+        binder: ReadingBinder,
     ) -> None:
         self._driver = driver
         self._outbox = outbox
         self._envelopes = envelopes
         self._metrics = metrics
         self._on_stored = on_stored
+        self._binder = binder
         self.health = DeviceHealth()
 
     @property
@@ -68,9 +73,14 @@ class DeviceSupervisor:
     async def _store(self, inbound: InboundMessage) -> None:
         device = self.device_id
         source = inbound.readings[0].source_ref
+        bound = [self._binder.bind(reading) for reading in inbound.readings]
         try:
             entries = self._outbox.add_many(
-                [(self._builder(reading), reading_fingerprint(reading)) for reading in inbound.readings]
+                [
+                    (self._builder(decided.reading), reading_fingerprint(reading))
+                    for decided, reading in zip(bound, inbound.readings, strict=True)
+                ],
+                also=lambda db, stored: self._binder.record(db, list(zip(bound, stored, strict=True))),
             )
         except OutboxError as exc:
             log.error("device %s: message %s not stored: %s", device, source, exc)
@@ -89,6 +99,9 @@ class DeviceSupervisor:
                 source,
                 len(entries) - len(fresh),
             )
+        self._binder.stored(
+            [(decided, entry) for decided, entry in zip(bound, entries, strict=True) if not entry.duplicate]
+        )
         if fresh:
             self._metrics.readings_accepted.labels(device=device).inc(len(fresh))
             log.debug("device %s: message %s stored as seq %s", device, source, [e.seq for e in fresh])
@@ -100,6 +113,8 @@ class DeviceSupervisor:
 
 def reading_fingerprint(reading: Reading) -> str:
     """Identity of a reading as the device sent it: a resend matches, a new measurement does not.
+
+    Taken before binding, so a resend is recognised even if the session it fell in has changed.
 
     The device's message reference alone is not enough (kiosks restart their counters), so the
     time and every value are part of it.

@@ -191,7 +191,7 @@ def test_broker_outage_mid_stream_loses_and_doubles_nothing(
     mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path
 ) -> None:
     kiosk = KioskSimulator(
-        residents=20, interval=0.1, count=40, seed=5, link=tmp_path / "kiosk.tty", ack_timeout=3
+        residents=40, interval=0.1, count=40, seed=5, link=tmp_path / "kiosk.tty", ack_timeout=3
     )
     with kiosk:
         site = Site(tmp_path, mosquitto, victoria, kiosk)

@@ -135,9 +135,14 @@ class MllpReceiver:
             self._received.append(received)
         reply = self._respond(received)
         if reply is not None:
-            os.write(self._fd, reply)
+            try:
+                os.write(self._fd, reply)
+            except OSError:
+                self._hang_up()  # the kiosk closed its end while we answered, as a real line can
 
     def _hang_up(self) -> None:
+        if self._fd < 0:
+            return
         os.close(self._fd)
         self._fd = -1
         self._decoder.reset()
