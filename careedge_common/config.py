@@ -129,19 +129,33 @@ class IdCodeFormat(StrictModel):
         return value
 
 
-DEVICES_WITHOUT_USERS = frozenset({"hl7_kiosk", "id_reader"})
-"""Kinds that never report a device user number: HL7 kiosks send the patient ID itself."""
+DEVICES_WITHOUT_USERS = frozenset({"hl7_kiosk", "id_reader", "astm_poc"})
+"""Kinds that never report a device user number: HL7 kiosks and analyzers send the patient ID itself."""
+SESSION_BOUND_KINDS: frozenset[str] = frozenset()
+"""Kinds residents use at the kiosk station, whose subject-less readings take the session's subject.
+HL7 kiosks and ASTM analyzers carry their own patient ID: without one a reading stays unbound.
+The BLE health devices join this set when their driver is wired (issue 3)."""
+
+
+class AstmSettings(StrictModel):
+    analytes: Literal["blood", "urine"] = "blood"
+    """Which table the analyzer's own test codes (R-3 component 4) are read with."""
+    patient_id_authority: str | None = Field(default=None, max_length=64)
+    """Assigning authority pseudonymised with P-3/P-4; default ``gateway.kiosk.identifier_authority``,
+    so a resident measured here and at a kiosk has one subject."""
 
 
 class DeviceConfig(StrictModel):
     id: Identifier
-    kind: Literal["hl7_kiosk", "id_reader"]
+    kind: Literal["hl7_kiosk", "id_reader", "astm_poc"]
     transport: Literal["serial"] = "serial"
     port: str = Field(min_length=1)
     """A device path (/dev/ttyUSB0, /dev/serial/by-id/...) or a pyserial URL (socket://host:port)."""
     serial: SerialSettings = SerialSettings()
     profile: str | None = None
     ack_timeout_s: float = Field(default=10.0, gt=0)
+    astm: AstmSettings | None = None
+    """Only for ``astm_poc`` (default: blood analytes, the kiosk's identifier authority)."""
     id_code: IdCodeFormat | None = None
     """Only for ``id_reader``: how codes are framed on the line (default: bare codes)."""
     user_map: dict[DeviceUser, Subject] = {}
@@ -153,6 +167,8 @@ class DeviceConfig(StrictModel):
     def _options_fit_kind(self) -> Self:
         if self.id_code is not None and self.kind != "id_reader":
             raise ValueError(f"id_code only for kind id_reader, not {self.kind}")
+        if self.astm is not None and self.kind != "astm_poc":
+            raise ValueError(f"astm only for kind astm_poc, not {self.kind}")
         if self.user_map and self.kind in DEVICES_WITHOUT_USERS:
             raise ValueError(f"user_map only for devices that report a user number, not {self.kind}")
         return self

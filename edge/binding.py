@@ -59,12 +59,18 @@ class ReadingBinder:
         self._clock = clock
         self._on_stored = on_stored
 
-    def bind(self, reading: Reading) -> BoundReading:
-        """Decide the subject; changes nothing, so a reading that fails to store leaves no trace."""
+    def bind(self, reading: Reading, *, by_session: bool) -> BoundReading:
+        """Decide the subject; changes nothing, so a reading that fails to store leaves no trace.
+
+        ``by_session`` says whether the device is used at the kiosk station (``SESSION_BOUND_KINDS``);
+        a reading without a subject from any other device stays unbound: never attributed by guess.
+        """
         if reading.subject is not None:
             current = self._book.current()
             own = current is not None and current.subject == reading.subject
             return BoundReading(reading, current.id if own and current else None, None)
+        if not by_session:
+            return BoundReading(reading, None, "not_session_bound")
         binding = self._book.bind(reading.measured_at)
         if binding.session is None:
             return BoundReading(reading, None, binding.unbound)

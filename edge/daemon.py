@@ -18,7 +18,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from careedge_common.api_server import make_api_server
-from careedge_common.config import GatewayConfig, SecretError, SiteConfig, read_secret_file
+from careedge_common.config import (
+    SESSION_BOUND_KINDS,
+    GatewayConfig,
+    SecretError,
+    SiteConfig,
+    read_secret_file,
+)
 from careedge_common.config_loader import ConfigError, load_config
 from careedge_common.pseudonym import Pseudonymiser
 from edge.api import create_app
@@ -119,6 +125,7 @@ class EdgeDaemon:
                     device,
                     timezone=timezone,
                     pseudonymiser=pseudonymiser,
+                    authority=self.gateway.kiosk.identifier_authority,
                     on_rejected=self._rejection_counter(device.id),
                 ),
                 self.outbox,
@@ -126,6 +133,7 @@ class EdgeDaemon:
                 self.metrics,
                 self.publisher.notify,
                 self.station.binder,
+                session_bound=device.kind in SESSION_BOUND_KINDS,
             )
             for device in config.devices
             if device.kind != "id_reader"

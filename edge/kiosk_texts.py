@@ -16,11 +16,22 @@ from careedge_common.codes import (
     BODY_WEIGHT,
     DIASTOLIC,
     GLUCOSE,
+    HDL_CHOLESTEROL,
+    LDL_CHOLESTEROL_CALCULATED,
+    LDL_CHOLESTEROL_DIRECT,
     MEAN_ARTERIAL,
     PULSE,
     RESPIRATORY_RATE,
     SPO2,
     SYSTOLIC,
+    TOTAL_CHOLESTEROL,
+    TRIGLYCERIDES,
+    URINE_GLUCOSE,
+    URINE_KETONES,
+    URINE_LEUKOCYTES,
+    URINE_PH,
+    URINE_PROTEIN,
+    URINE_SPECIFIC_GRAVITY,
 )
 from careedge_common.config import Band, Direction
 
@@ -41,6 +52,17 @@ NOUNS: dict[str, Bilingual] = {
     BODY_WEIGHT.code: Bilingual("体重", "weight"),
     GLUCOSE.code: Bilingual("血糖", "blood sugar"),
     RESPIRATORY_RATE.code: Bilingual("呼吸", "breathing rate"),
+    TOTAL_CHOLESTEROL.code: Bilingual("总胆固醇", "total cholesterol"),
+    HDL_CHOLESTEROL.code: Bilingual("“好”胆固醇（高密度脂蛋白）", "“good” cholesterol (HDL)"),
+    LDL_CHOLESTEROL_CALCULATED.code: Bilingual("“坏”胆固醇（低密度脂蛋白）", "“bad” cholesterol (LDL)"),
+    LDL_CHOLESTEROL_DIRECT.code: Bilingual("“坏”胆固醇（低密度脂蛋白）", "“bad” cholesterol (LDL)"),
+    TRIGLYCERIDES.code: Bilingual("甘油三酯（血脂）", "triglycerides (blood fat)"),
+    URINE_GLUCOSE.code: Bilingual("尿糖", "sugar in urine"),
+    URINE_PROTEIN.code: Bilingual("尿蛋白", "protein in urine"),
+    URINE_KETONES.code: Bilingual("尿酮体", "ketones in urine"),
+    URINE_PH.code: Bilingual("尿酸碱度", "urine acidity (pH)"),
+    URINE_SPECIFIC_GRAVITY.code: Bilingual("尿比重", "urine concentration"),
+    URINE_LEUKOCYTES.code: Bilingual("尿白细胞", "white cells in urine"),
 }
 UNITS: dict[str, Bilingual] = {
     "mm[Hg]": Bilingual("毫米汞柱", "mmHg"),
@@ -49,6 +71,11 @@ UNITS: dict[str, Bilingual] = {
     "Cel": Bilingual("°C", "°C"),
     "kg": Bilingual("公斤", "kg"),
     "mmol/L": Bilingual("毫摩尔/升", "mmol/L"),
+    "g/L": Bilingual("克/升", "g/L"),
+    # Dimensionless results (pH, specific gravity) show the number alone.
+    "[pH]": Bilingual("", ""),
+    "1": Bilingual("", ""),
+    "/uL": Bilingual("个/微升", "per µL"),
 }
 BAND_LABELS: dict[tuple[Band | None, Direction | None], Bilingual] = {
     ("green", None): Bilingual("正常", "Normal"),

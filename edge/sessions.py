@@ -29,7 +29,9 @@ SESSION_HISTORY = timedelta(days=7)
 """Ended sessions kept for binding late readings; as long as the outbox's default replay window."""
 
 EndReason = Literal["logout", "timeout", "replaced", "unknown_card", "restart"]
-UnboundReason = Literal["no_session", "ambiguous", "future_time"]
+UnboundReason = Literal["no_session", "ambiguous", "future_time", "not_session_bound"]
+"""``not_session_bound``: the device named nobody and is not one residents use at the kiosk station
+(a point-of-care analyzer), so whoever holds the kiosk session is not evidence of who was measured."""
 ChangeKind = Literal["started", "continued", "ended"]
 
 

@@ -33,13 +33,17 @@ class DeviceSupervisor:
         metrics: EdgeMetrics,
         on_stored: Callable[[], None],
         binder: ReadingBinder,
+        *,
+        session_bound: bool,
     ) -> None:
+        """``session_bound``: readings without a subject take the kiosk session's (see ``binding``)."""
         self._driver = driver
         self._outbox = outbox
         self._envelopes = envelopes
         self._metrics = metrics
         self._on_stored = on_stored
         self._binder = binder
+        self._session_bound = session_bound
         self.health = DeviceHealth()
 
     @property
@@ -73,7 +77,7 @@ class DeviceSupervisor:
     async def _store(self, inbound: InboundMessage) -> None:
         device = self.device_id
         source = inbound.readings[0].source_ref
-        bound = [self._binder.bind(reading) for reading in inbound.readings]
+        bound = [self._binder.bind(reading, by_session=self._session_bound) for reading in inbound.readings]
         try:
             entries = self._outbox.add_many(
                 [

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a command needs when they are missing: python3-venv for every
-# command, and for the tests the real servers they start (Mosquitto, VictoriaMetrics).
+# command, and for the tests the real servers they start (Mosquitto, VictoriaMetrics) and the
+# browser the kiosk page is tested in (Chromium, with a CJK font so Chinese text renders).
 # Usage: scripts/ensure-system-packages.sh [--test-servers]
 set -euo pipefail
 
@@ -9,6 +10,8 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [[ "${1:-}" == "--test-servers" ]]; then
   command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]] || missing+=(mosquitto)
   command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  [[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || missing+=(fonts-wqy-microhei)
 fi
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 

@@ -16,11 +16,8 @@ import math
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
-from careedge_common.codes import ObservationKind
-from careedge_common.envelope import Observation, RawValue
-from drivers.astm.vocabulary import (
+from careedge_common.codes import (
     HDL_CHOLESTEROL,
-    KINDS_BY_CODE,
     LDL_CHOLESTEROL_CALCULATED,
     LDL_CHOLESTEROL_DIRECT,
     TOTAL_CHOLESTEROL,
@@ -28,7 +25,10 @@ from drivers.astm.vocabulary import (
     URINE_GLUCOSE,
     URINE_KETONES,
     URINE_PROTEIN,
+    ObservationKind,
 )
+from careedge_common.envelope import Observation, RawValue
+from drivers.astm.vocabulary import KINDS_BY_CODE
 from drivers.units import GLUCOSE_MG_PER_DL_PER_MMOL_PER_L, UnitError, to_canonical
 
 CHOLESTEROL_MG_PER_DL_PER_MMOL_PER_L = Decimal("38.67")

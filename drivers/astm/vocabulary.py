@@ -10,7 +10,7 @@ canonical unit is the SI unit Chinese laboratories report. Some of these LOINC c
 with a mass-concentration property (e.g. 2093-3 is Cholesterol [Mass/volume]); their
 moles-per-volume twins are accepted as synonyms of the same kind.
 
-The lipid and urine kinds are defined here until ``careedge_common.codes`` holds them. Dipstick
+Dipstick
 tests that report a category only (blood, nitrite, bilirubin: LOINC "[Presence]") are recognised
 as ``CategoricalTest`` and never stored: an envelope observation carries a number.
 """
@@ -21,7 +21,21 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from careedge_common.codes import BY_CODE as SHARED_BY_CODE
-from careedge_common.codes import GLUCOSE, ObservationKind
+from careedge_common.codes import (
+    GLUCOSE,
+    HDL_CHOLESTEROL,
+    LDL_CHOLESTEROL_CALCULATED,
+    LDL_CHOLESTEROL_DIRECT,
+    TOTAL_CHOLESTEROL,
+    TRIGLYCERIDES,
+    URINE_GLUCOSE,
+    URINE_KETONES,
+    URINE_LEUKOCYTES,
+    URINE_PH,
+    URINE_PROTEIN,
+    URINE_SPECIFIC_GRAVITY,
+    ObservationKind,
+)
 
 
 class Analytes(StrEnum):
@@ -44,41 +58,6 @@ class CategoricalTest:
 
 Test = ObservationKind | CategoricalTest
 
-TOTAL_CHOLESTEROL = ObservationKind(
-    "2093-3", "Cholesterol [Mass/volume] in Serum or Plasma", "mmol/L", 2, "总胆固醇"
-)
-HDL_CHOLESTEROL = ObservationKind(
-    "2085-9", "Cholesterol in HDL [Mass/volume] in Serum or Plasma", "mmol/L", 2, "高密度脂蛋白胆固醇"
-)
-LDL_CHOLESTEROL_CALCULATED = ObservationKind(
-    "13457-7",
-    "Cholesterol in LDL [Mass/volume] in Serum or Plasma by calculation",
-    "mmol/L",
-    2,
-    "低密度脂蛋白胆固醇(计算)",
-)
-LDL_CHOLESTEROL_DIRECT = ObservationKind(
-    "18262-6",
-    "Cholesterol in LDL [Mass/volume] in Serum or Plasma by Direct assay",
-    "mmol/L",
-    2,
-    "低密度脂蛋白胆固醇(直接法)",
-)
-TRIGLYCERIDES = ObservationKind(
-    "2571-8", "Triglyceride [Mass/volume] in Serum or Plasma", "mmol/L", 2, "甘油三酯"
-)
-URINE_GLUCOSE = ObservationKind("5792-7", "Glucose [Mass/volume] in Urine by Test strip", "mmol/L", 1, "尿糖")
-URINE_PROTEIN = ObservationKind("5804-0", "Protein [Mass/volume] in Urine by Test strip", "g/L", 2, "尿蛋白")
-URINE_KETONES = ObservationKind(
-    "5797-6", "Ketones [Mass/volume] in Urine by Test strip", "mmol/L", 1, "尿酮体"
-)
-URINE_PH = ObservationKind("5803-2", "pH of Urine by Test strip", "[pH]", 1, "尿酸碱度")
-URINE_SPECIFIC_GRAVITY = ObservationKind(
-    "5811-5", "Specific gravity of Urine by Test strip", "1", 3, "尿比重"
-)
-URINE_LEUKOCYTES = ObservationKind(
-    "5799-2", "Leukocytes [#/volume] in Urine by Test strip", "/uL", 0, "尿白细胞"
-)
 
 URINE_BLOOD = CategoricalTest("5794-3", "Hemoglobin [Presence] in Urine by Test strip", "尿潜血")
 URINE_NITRITE = CategoricalTest("5802-4", "Nitrite [Presence] in Urine by Test strip", "尿亚硝酸盐")

@@ -181,7 +181,9 @@ async def running_edge(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Ed
             config, db_path, outbox, envelopes, roster, pseudonymiser, metrics, publisher.notify
         )
         cuff = FakeCuff()
-        supervisor = DeviceSupervisor(cuff, outbox, envelopes, metrics, publisher.notify, station.binder)
+        supervisor = DeviceSupervisor(
+            cuff, outbox, envelopes, metrics, publisher.notify, station.binder, session_bound=True
+        )
         source = make_identification_source(
             config.devices[0], pseudonymiser=pseudonymiser, authority=AUTHORITY, on_rejected=lambda _: None
         )

@@ -14,9 +14,12 @@ BANDS = list(BAND_LABELS)
 def test_every_known_code_and_unit_has_words_in_both_languages() -> None:
     assert set(NOUNS) == {kind.code for kind in KINDS}
     assert {kind.unit for kind in KINDS} <= set(UNITS)
-    for words in [*NOUNS.values(), *UNITS.values(), *BAND_LABELS.values()]:
+    dimensionless = {"1", "[pH]"}
+    units = [words for unit, words in UNITS.items() if unit not in dimensionless]
+    for words in [*NOUNS.values(), *units, *BAND_LABELS.values()]:
         assert words.zh
         assert words.en
+    assert all(UNITS[unit] == UNITS["1"] for unit in dimensionless), "the number alone, no unit words"
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.code)
