@@ -28,3 +28,4 @@ schema: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/bridge_ingest.py
+	$(BIN)/python bench/ble_decode.py

@@ -12,7 +12,8 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from careedge_common.codes import BY_CODE
 
@@ -131,10 +132,36 @@ class IdCodeFormat(StrictModel):
 
 DEVICES_WITHOUT_USERS = frozenset({"hl7_kiosk", "id_reader", "astm_poc"})
 """Kinds that never report a device user number: HL7 kiosks and analyzers send the patient ID itself."""
-SESSION_BOUND_KINDS: frozenset[str] = frozenset()
+SESSION_BOUND_KINDS: frozenset[str] = frozenset({"ble_health"})
 """Kinds residents use at the kiosk station, whose subject-less readings take the session's subject.
-HL7 kiosks and ASTM analyzers carry their own patient ID: without one a reading stays unbound.
-The BLE health devices join this set when their driver is wired (issue 3)."""
+HL7 kiosks and ASTM analyzers carry their own patient ID: without one a reading stays unbound."""
+SERIAL_KINDS = frozenset({"hl7_kiosk", "id_reader", "astm_poc"})
+"""Kinds on a serial line (``port``); the others are Bluetooth LE (``addresses``)."""
+BLE_PROFILES = (
+    "blood_pressure",
+    "thermometer",
+    "pulse_oximeter",
+    "glucose_meter",
+    "weight_scale",
+    "heart_rate",
+)
+"""The SIG profiles the BLE driver speaks (``drivers.ble_gatt.PROFILES``, written out here because
+the config models must not import drivers)."""
+BleProfile = Literal[
+    "blood_pressure", "thermometer", "pulse_oximeter", "glucose_meter", "weight_scale", "heart_rate"
+]
+BleAddress = Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")]
+"""A public Bluetooth device address as ``AA:BB:CC:DD:EE:FF`` (either case)."""
+BleAdapter = Annotated[str, Field(pattern=r"^hci[0-9]{1,2}$")]
+
+
+class BleSettings(StrictModel):
+    """Connection slots of the gateway's Bluetooth adapters, shared by every ``ble_health`` device."""
+
+    max_connections_per_adapter: int = Field(default=3, ge=1, le=10)
+    """Simultaneous connections on one adapter; controllers hold 5 to 7 at most, fewer reliably."""
+    adapter_limits: dict[BleAdapter, Annotated[int, Field(ge=1, le=10)]] = {}
+    """Per-adapter override of ``max_connections_per_adapter`` (``hci1: 5``)."""
 
 
 class AstmSettings(StrictModel):
@@ -147,12 +174,21 @@ class AstmSettings(StrictModel):
 
 class DeviceConfig(StrictModel):
     id: Identifier
-    kind: Literal["hl7_kiosk", "id_reader", "astm_poc"]
-    transport: Literal["serial"] = "serial"
-    port: str = Field(min_length=1)
-    """A device path (/dev/ttyUSB0, /dev/serial/by-id/...) or a pyserial URL (socket://host:port)."""
+    kind: Literal["hl7_kiosk", "id_reader", "astm_poc", "ble_health"]
+    transport: Literal["serial", "ble"] = "serial"
+    """``ble`` for ``ble_health`` (write it out), ``serial`` for every other kind."""
+    port: str | None = Field(default=None, min_length=1)
+    """Serial kinds only, required there: a device path (/dev/ttyUSB0, /dev/serial/by-id/...) or a
+    pyserial URL (socket://host:port)."""
     serial: SerialSettings = SerialSettings()
-    profile: str | None = None
+    """Serial kinds only (default 9600 8N1)."""
+    profile: BleProfile | None = None
+    """``ble_health`` only, required there: which SIG GATT profile the device speaks."""
+    addresses: list[BleAddress] = []
+    """``ble_health`` only, at least one: the allowlist of device addresses; a device advertising
+    from any other address (a neighbour's cuff) is never connected. Listed devices take turns."""
+    adapter: BleAdapter | None = None
+    """``ble_health`` only: the Bluetooth adapter to use (default ``hci0``)."""
     ack_timeout_s: float = Field(default=10.0, gt=0)
     astm: AstmSettings | None = None
     """Only for ``astm_poc`` (default: blood analytes, the kiosk's identifier authority)."""
@@ -171,7 +207,65 @@ class DeviceConfig(StrictModel):
             raise ValueError(f"astm only for kind astm_poc, not {self.kind}")
         if self.user_map and self.kind in DEVICES_WITHOUT_USERS:
             raise ValueError(f"user_map only for devices that report a user number, not {self.kind}")
+        problems = self._serial_problems() if self.kind in SERIAL_KINDS else self._ble_problems()
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("option_for_kind", expected), loc=(key,), input=found
+                    )
+                    for key, expected, found in problems
+                ],
+            )
         return self
+
+    def _serial_problems(self) -> list[tuple[str, str, object]]:
+        """(key, what was expected, what was found) for each option that does not fit a serial kind."""
+        problems: list[tuple[str, str, object]] = []
+        if self.transport != "serial":
+            problems.append(("transport", f"'serial' for kind {self.kind}", self.transport))
+        if self.port is None:
+            problems.append(
+                ("port", f"a device path or URL (required for kind {self.kind}), found nothing", None)
+            )
+        for key in ("profile", "adapter"):
+            if getattr(self, key) is not None:
+                problems.append((key, f"no {key} (only for kind ble_health)", getattr(self, key)))
+        if self.addresses:
+            problems.append(("addresses", "no addresses (only for kind ble_health)", self.addresses))
+        return problems
+
+    def _ble_problems(self) -> list[tuple[str, str, object]]:
+        problems: list[tuple[str, str, object]] = []
+        if self.transport != "ble":
+            problems.append(("transport", f"'ble' for kind {self.kind}", self.transport))
+        if self.profile is None:
+            problems.append(
+                (
+                    "profile",
+                    f"one of {', '.join(BLE_PROFILES)} (required for kind {self.kind}), found nothing",
+                    None,
+                )
+            )
+        if not self.addresses:
+            problems.append(
+                ("addresses", f"at least one Bluetooth address for kind {self.kind}", self.addresses)
+            )
+        if self.port is not None:
+            problems.append(("port", "no port (only for serial kinds)", self.port))
+        if "serial" in self.model_fields_set:
+            problems.append(
+                ("serial", "no serial settings (only for serial kinds), found a 'serial' section", None)
+            )
+        return problems
+
+    @property
+    def serial_port(self) -> str:
+        """``port`` of a serial kind, where validation made it required; ``ValueError`` for a BLE kind."""
+        if self.port is None:
+            raise ValueError(f"{self.id}: a {self.kind} has no serial port")
+        return self.port
 
     def subject_for_user(self, user: str | int) -> str | None:
         """The subject ``user_map`` gives a device user number, or None when it names nobody."""
@@ -206,6 +300,7 @@ class GatewayConfig(StrictModel):
     api: ApiConfig = ApiConfig(port=9101)
     outbox: OutboxConfig = OutboxConfig()
     kiosk: KioskConfig = KioskConfig()
+    ble: BleSettings = BleSettings()
 
 
 class InfluxSink(StrictModel):

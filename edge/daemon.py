@@ -28,7 +28,8 @@ from careedge_common.config import (
 from careedge_common.config_loader import ConfigError, load_config
 from careedge_common.pseudonym import Pseudonymiser
 from edge.api import create_app
-from edge.drivers_factory import make_driver, make_identification_source
+from edge.ble_glucose import GlucoseCounters
+from edge.drivers_factory import BleBackends, BleWiring, make_driver, make_identification_source
 from edge.envelopes import EnvelopeFactory
 from edge.kiosk_station import KioskStation, user_map_problems
 from edge.metrics import EdgeMetrics
@@ -85,13 +86,25 @@ def _roster(gateway: GatewayConfig, pseudonymiser: Pseudonymiser) -> Roster:
 
 
 class EdgeDaemon:
-    def __init__(self, config: SiteConfig, pseudonymiser: Pseudonymiser, roster: Roster) -> None:
+    def __init__(
+        self,
+        config: SiteConfig,
+        pseudonymiser: Pseudonymiser,
+        roster: Roster,
+        *,
+        ble_backends: BleBackends | None = None,
+    ) -> None:
+        """``ble_backends`` replace bleak's platform backends for every ``ble_health`` device (the
+        simulated air in tests and the demo); None in production."""
         assert config.gateway is not None
         self.config = config
         self.gateway = config.gateway
         self.metrics = EdgeMetrics()
         db_path = self.gateway.data_dir / OUTBOX_FILE
         self.outbox = Outbox(db_path)
+        self.glucose = GlucoseCounters(db_path)
+        ble = BleWiring.for_gateway(self.gateway.ble, self.glucose, ble_backends)
+        self._stop = asyncio.Event()
         self.publisher = Publisher(config, self.outbox, self.metrics)
         envelopes = EnvelopeFactory(config.site.id, self.gateway.id)
         timezone = ZoneInfo(config.site.timezone)
@@ -127,6 +140,7 @@ class EdgeDaemon:
                     pseudonymiser=pseudonymiser,
                     authority=self.gateway.kiosk.identifier_authority,
                     on_rejected=self._rejection_counter(device.id),
+                    ble=ble,
                 ),
                 self.outbox,
                 envelopes,
@@ -134,6 +148,7 @@ class EdgeDaemon:
                 self.publisher.notify,
                 self.station.binder,
                 session_bound=device.kind in SESSION_BOUND_KINDS,
+                keep=self.glucose.record if device.profile == "glucose_meter" else None,
             )
             for device in config.devices
             if device.kind != "id_reader"
@@ -158,8 +173,13 @@ class EdgeDaemon:
             },
         }
 
+    def stop(self) -> None:
+        """Ask ``serve`` to stop cleanly, as SIGTERM does; for callers that run the daemon in-process."""
+        self._stop.set()
+
     async def serve(self) -> None:
-        stop = asyncio.Event()
+        """Run until SIGTERM, SIGINT or ``stop()``; then stop every task and close the database."""
+        stop = self._stop
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
@@ -187,6 +207,8 @@ class EdgeDaemon:
         )
         await stop.wait()
         log.info("stopping")
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
         server.should_exit = True
         for task in tasks:
             if task.get_name() != "api":
@@ -196,6 +218,7 @@ class EdgeDaemon:
                 await task
         await self.publisher.stop()
         self.station.close()
+        self.glucose.close()
         self.outbox.close()
 
     async def _purge_loop(self) -> None:

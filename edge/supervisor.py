@@ -12,16 +12,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Sequence
 
 from drivers.contract import DeviceDisconnected, DeviceDriver, DeviceUnavailable, InboundMessage, Reading
-from edge.binding import ReadingBinder
+from edge.binding import BoundReading, ReadingBinder
 from edge.device_policy import DeviceHealth
 from edge.envelopes import EnvelopeFactory
 from edge.metrics import EdgeMetrics
-from edge.outbox import Builder, Outbox, OutboxError
+from edge.outbox import Builder, Outbox, OutboxEntry, OutboxError
 
 log = logging.getLogger(__name__)
+
+ReadingCompanion = Callable[[sqlite3.Connection, Sequence[Reading]], None]
+"""Writes a driver's own rows about the readings (a glucose meter's last stored record) inside the
+outbox transaction that stores them."""
 
 
 class DeviceSupervisor:
@@ -35,8 +40,11 @@ class DeviceSupervisor:
         binder: ReadingBinder,
         *,
         session_bound: bool,
+        keep: ReadingCompanion | None = None,
     ) -> None:
-        """``session_bound``: readings without a subject take the kiosk session's (see ``binding``)."""
+        """``session_bound``: readings without a subject take the kiosk session's (see ``binding``).
+        ``keep`` runs inside the transaction that stores each message's readings (as the device sent
+        them), so what it writes is on disk exactly when they are."""
         self._driver = driver
         self._outbox = outbox
         self._envelopes = envelopes
@@ -44,6 +52,7 @@ class DeviceSupervisor:
         self._on_stored = on_stored
         self._binder = binder
         self._session_bound = session_bound
+        self._keep = keep
         self.health = DeviceHealth()
 
     @property
@@ -84,7 +93,9 @@ class DeviceSupervisor:
                     (self._builder(decided.reading), reading_fingerprint(reading))
                     for decided, reading in zip(bound, inbound.readings, strict=True)
                 ],
-                also=lambda db, stored: self._binder.record(db, list(zip(bound, stored, strict=True))),
+                also=lambda db, stored: self._companion(
+                    db, inbound.readings, list(zip(bound, stored, strict=True))
+                ),
             )
         except OutboxError as exc:
             log.error("device %s: message %s not stored: %s", device, source, exc)
@@ -110,6 +121,16 @@ class DeviceSupervisor:
             self._metrics.readings_accepted.labels(device=device).inc(len(fresh))
             log.debug("device %s: message %s stored as seq %s", device, source, [e.seq for e in fresh])
             self._on_stored()
+
+    def _companion(
+        self,
+        db: sqlite3.Connection,
+        readings: Sequence[Reading],
+        stored: list[tuple[BoundReading, OutboxEntry]],
+    ) -> None:
+        self._binder.record(db, stored)
+        if self._keep is not None:
+            self._keep(db, readings)
 
     def _builder(self, reading: Reading) -> Builder:
         return lambda seq, boot: self._envelopes.observation(reading, seq, boot)

@@ -51,7 +51,7 @@ class IdReaderDriver:
     async def open(self) -> None:
         """Open the port; raise ``DeviceUnavailable`` when it cannot be opened now."""
         await self.close()
-        port = SerialPort(self._config.port, self._config.serial)
+        port = SerialPort(self._config.serial_port, self._config.serial)
         await port.open()
         self._port = port
 

@@ -79,9 +79,15 @@ def test_device_options_are_checked(tmp_path: Path, device: str, expected: str) 
 
 
 def _cuff(user_map: dict[str, str]) -> DeviceConfig:
-    """A device that reports user numbers. No such kind exists until the BLE cuff driver lands, so it
-    is built without validation; the kind's own checks are tested above."""
-    return DeviceConfig.model_construct(id="cuff-1", kind="ble_cuff", port="x", user_map=user_map)
+    """A BLE blood-pressure cuff, a device that reports user numbers."""
+    return DeviceConfig(
+        id="cuff-1",
+        kind="ble_health",
+        transport="ble",
+        profile="blood_pressure",
+        addresses=["C4:7C:8D:6A:11:01"],
+        user_map=user_map,
+    )
 
 
 def test_subject_for_user_reads_the_map() -> None:
