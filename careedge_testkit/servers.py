@@ -138,6 +138,9 @@ class Mosquitto(_ServerProcess):
         config.write_text(
             f"listener {self.port} {LOOPBACK}\n"
             "allow_anonymous true\n"
+            # Started as root, mosquitto drops to user "mosquitto", which cannot write its database
+            # into our temporary directory: sessions would silently not survive a restart.
+            "user root\n"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
             "autosave_interval 1\n"

@@ -76,7 +76,7 @@ KINDS: tuple[ObservationKind, ...] = (
     URINE_SPECIFIC_GRAVITY,
     URINE_LEUKOCYTES,
 )
-"""Kinds this driver adds to the product's vocabulary (to move to ``careedge_common.codes``)."""
+"""Laboratory kinds whose device units ``conversions`` handles itself (``drivers.units`` covers vitals)."""
 CATEGORICAL_TESTS: tuple[CategoricalTest, ...] = (URINE_BLOOD, URINE_NITRITE, URINE_BILIRUBIN)
 KINDS_BY_CODE: dict[str, ObservationKind] = {kind.code: kind for kind in KINDS}
 
@@ -92,7 +92,6 @@ LOINC_SYNONYMS: dict[str, ObservationKind] = {
 }
 LOINC_TESTS: dict[str, Test] = {
     **SHARED_BY_CODE,
-    **KINDS_BY_CODE,
     **{test.code: test for test in CATEGORICAL_TESTS},
     **LOINC_SYNONYMS,
 }
