@@ -12,23 +12,18 @@ of a second.
 
 from __future__ import annotations
 
-import random
-import threading
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
 
 from drivers.astm.frames import transmission_frames
 from firmware_sim.astm.analyzers import AnalyzerKind, Transmission, TransmissionBuilder, UnitSystem
 from firmware_sim.astm.faults import NO_FAULTS, FaultRates, plan_faults
-from firmware_sim.astm.sender import Attempt, E1381Sender, SenderCounter, SenderTimers
+from firmware_sim.astm.sender import Attempt, E1381Sender, SenderTimers
 from firmware_sim.kiosk.messages import CHINA_STANDARD_TIME
-from firmware_sim.kiosk.pty_port import PtyPort
-from firmware_sim.kiosk.residents import IdStyle, Resident, generate_residents
+from firmware_sim.kiosk.residents import IdStyle, Resident
+from firmware_sim.pty_simulator import PtySimulator
 
 DEFAULT_RESIDENTS = 20
 DEFAULT_INTERVAL_S = 30.0
@@ -37,7 +32,6 @@ DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_ABNORMAL_SHARE = 0.1
 DEFAULT_OUT_OF_RANGE_SHARE = 0.02
 DEFAULT_QUALITY_CONTROL_SHARE = 0.05
-STOP_JOIN_S = 5.0
 
 
 @dataclass(slots=True)
@@ -71,9 +65,6 @@ class AstmCounters:
     unplugs: int = 0
 
 
-CounterName = SenderCounter | Literal["transmissions", "attempts"]
-
-
 @dataclass(frozen=True, slots=True)
 class DeliveryOutcome:
     transmission: Transmission
@@ -81,7 +72,7 @@ class DeliveryOutcome:
     attempts: int
 
 
-class AstmAnalyzerSimulator:
+class AstmAnalyzerSimulator(PtySimulator[Transmission, AstmCounters, DeliveryOutcome]):
     """One analyzer. ``start`` opens the port (so ``device_path`` is valid when it returns) and starts
     sending; ``stop`` ends the thread and closes the port.
 
@@ -119,16 +110,18 @@ class AstmAnalyzerSimulator:
             raise ValueError("interval and retry_interval must be >= 0")
         if max_attempts < 1 or (count is not None and count < 0):
             raise ValueError("max_attempts must be at least 1 and count not negative")
-        self._roster = (
-            generate_residents(residents, random.Random(f"{seed}/residents"), id_style)
-            if isinstance(residents, int)
-            else list(residents)
+        super().__init__(
+            what=f"astm-{analyzer.value}",
+            residents=residents,
+            id_style=id_style,
+            seed=seed,
+            interval=interval,
+            count=count,
+            link=link,
+            on_delivery=on_delivery,
+            max_records=max_records,
+            counters=AstmCounters(),
         )
-        if not self._roster:
-            raise ValueError("at least one resident is needed")
-        self._rng = random.Random(seed)
-        self._queue: list[Resident] = []
-        self._fault_rng = random.Random(f"{seed}/faults")
         self._builder = TransmissionBuilder(
             analyzer=analyzer,
             rng=self._rng,
@@ -138,20 +131,9 @@ class AstmAnalyzerSimulator:
             out_of_range=out_of_range,
             quality_control=quality_control,
         )
-        self._interval = interval
-        self._count = count
         self._retry_interval = retry_interval
         self._max_attempts = max_attempts
         self._faults = faults or FaultRates()
-        self._on_delivery = on_delivery
-        self._port = PtyPort(link)
-        self._lock = threading.Lock()
-        self._counters = AstmCounters()
-        self._acknowledged: deque[Transmission] = deque(maxlen=max_records)
-        self._failed: deque[Transmission] = deque(maxlen=max_records)
-        self._error: BaseException | None = None
-        self._stop = threading.Event()
-        self._finished = threading.Event()
         self._sender = E1381Sender(
             self._port,
             SenderTimers.scaled(time_scale),
@@ -162,94 +144,13 @@ class AstmAnalyzerSimulator:
             stall_s=self._faults.stall_s,
         )
         self._transmissions = 0
-        self._thread = threading.Thread(target=self._run, name=f"astm-{analyzer.value}", daemon=True)
 
-    def start(self) -> None:
-        """Open the port and start sending; raises ``OSError`` if no pty can be opened."""
-        if self._thread.is_alive() or self._stop.is_set():
-            raise RuntimeError("an analyzer simulator starts once")
-        self._port.open()
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop sending, unplug the port and remove its link. Idempotent."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(STOP_JOIN_S)
-            if self._thread.is_alive():
-                raise RuntimeError("analyzer simulator thread did not stop")
-        self._port.close()
-
-    def wait_finished(self, timeout: float) -> bool:
-        """True once ``count`` transmissions are done (or the thread ended on stop or error)."""
-        return self._finished.wait(timeout)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def device_path(self) -> Path:
-        """The path a reader opens: the link when one was given, else the current slave path."""
-        return self._port.device_path
-
-    @property
-    def residents(self) -> list[Resident]:
-        return list(self._roster)
-
-    @property
-    def acknowledged(self) -> list[Transmission]:
-        with self._lock:
-            return list(self._acknowledged)
-
-    @property
-    def failed(self) -> list[Transmission]:
-        """Transmissions given up after ``max_attempts``."""
-        with self._lock:
-            return list(self._failed)
-
-    @property
-    def counters(self) -> AstmCounters:
-        with self._lock:
-            return replace(self._counters)
-
-    @property
-    def error(self) -> BaseException | None:
-        """The exception that ended the thread, if one did."""
-        with self._lock:
-            return self._error
-
-    def _run(self) -> None:
-        try:
-            finished = 0
-            while self._count is None or finished < self._count:
-                if self._stop.wait(self._interval):
-                    return
-                outcome = self._deliver(self._next_transmission())
-                if outcome is None:
-                    return
-                finished += 1
-                if self._on_delivery is not None:
-                    self._on_delivery(outcome)
-        except Exception as exc:
-            with self._lock:
-                self._error = exc
-        finally:
-            self._finished.set()
+    def _step(self) -> DeliveryOutcome | None:
+        return self._deliver(self._next_transmission())
 
     def _next_transmission(self) -> Transmission:
         """Residents take turns: each is measured once per round, in a shuffled order."""
-        residents = []
-        for _ in range(self._builder.residents_per_transmission):
-            if not self._queue:
-                self._queue = list(self._roster)
-                self._rng.shuffle(self._queue)
-            residents.append(self._queue.pop())
+        residents = [self._next_resident() for _ in range(self._builder.residents_per_transmission)]
         self._transmissions += 1
         self._bump("transmissions")
         return self._builder.build(self._transmissions, residents)
@@ -266,15 +167,7 @@ class AstmAnalyzerSimulator:
             if result is Attempt.STOPPED:
                 return None
             if result is Attempt.DELIVERED:
-                with self._lock:
-                    self._counters.delivered += 1
-                    self._acknowledged.append(transmission)
+                self._finish(transmission, accepted=True, counter="delivered")
                 return DeliveryOutcome(transmission, delivered=True, attempts=attempt)
-        with self._lock:
-            self._counters.gave_up += 1
-            self._failed.append(transmission)
+        self._finish(transmission, accepted=False, counter="gave_up")
         return DeliveryOutcome(transmission, delivered=False, attempts=self._max_attempts)
-
-    def _bump(self, counter: CounterName) -> None:
-        with self._lock:
-            setattr(self._counters, counter, getattr(self._counters, counter) + 1)

@@ -13,16 +13,12 @@ a second.
 
 from __future__ import annotations
 
-import random
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 from drivers.hl7.mllp import MllpDecoder, MllpFrame, frame
 from firmware_sim.kiosk.ack import AckCode, AckError, parse_ack
@@ -34,10 +30,10 @@ from firmware_sim.kiosk.messages import (
     MessageBuilder,
     MessageRecord,
 )
-from firmware_sim.kiosk.pty_port import PtyPort
-from firmware_sim.kiosk.residents import IdStyle, Resident, generate_residents
+from firmware_sim.kiosk.residents import IdStyle, Resident
 from firmware_sim.kiosk.units import UnitsMode
 from firmware_sim.kiosk.vitals import MeasurementKind
+from firmware_sim.pty_simulator import PtySimulator
 
 DEFAULT_RESIDENTS = 20
 DEFAULT_INTERVAL_S = 10.0
@@ -49,7 +45,6 @@ DEFAULT_FACILITY = "SUNRISE_CARE"
 DEFAULT_DEVICE_ID = "KIOSK-01"
 STOP_POLL_S = 0.05
 """Longest a port read or write blocks before the thread looks at the stop event again."""
-STOP_JOIN_S = 5.0
 
 
 @dataclass(slots=True)
@@ -91,7 +86,7 @@ class DeliveryOutcome:
     attempts: int
 
 
-class KioskSimulator:
+class KioskSimulator(PtySimulator[MessageRecord, KioskCounters, DeliveryOutcome]):
     """One kiosk. ``start`` opens the port (so ``device_path`` is valid when it returns) and starts
     sending; ``stop`` ends the thread and closes the port.
 
@@ -130,16 +125,18 @@ class KioskSimulator:
             raise ValueError("interval and resend_backoff must be >= 0 and ack_timeout > 0")
         if max_resends < 0 or (count is not None and count < 0):
             raise ValueError("max_resends and count must not be negative")
-        self._roster = (
-            generate_residents(residents, random.Random(f"{seed}/residents"), id_style)
-            if isinstance(residents, int)
-            else list(residents)
+        super().__init__(
+            what=f"kiosk-{device_id}",
+            residents=residents,
+            id_style=id_style,
+            seed=seed,
+            interval=interval,
+            count=count,
+            link=link,
+            on_delivery=on_delivery,
+            max_records=max_records,
+            counters=KioskCounters(),
         )
-        if not self._roster:
-            raise ValueError("at least one resident is needed")
-        self._rng = random.Random(seed)
-        self._queue: list[Resident] = []
-        self._fault_rng = random.Random(f"{seed}/faults")
         self._builder = MessageBuilder(
             rng=self._rng,
             facility=facility,
@@ -150,112 +147,20 @@ class KioskSimulator:
             utc_offset=utc_offset,
         )
         self._control_ids = ControlIds(datetime.now(utc_offset))
-        self._interval = interval
-        self._count = count
         self._ack_timeout = ack_timeout
         self._max_resends = max_resends
         self._resend_backoff = resend_backoff
         self._faults = faults or FaultRates()
-        self._on_delivery = on_delivery
-        self._port = PtyPort(link)
         self._decoder = MllpDecoder()
-        self._lock = threading.Lock()
-        self._counters = KioskCounters()
-        self._acknowledged: deque[MessageRecord] = deque(maxlen=max_records)
-        self._failed: deque[MessageRecord] = deque(maxlen=max_records)
-        self._error: BaseException | None = None
-        self._stop = threading.Event()
-        self._finished = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"kiosk-{device_id}", daemon=True)
 
-    def start(self) -> None:
-        """Open the port and start sending; raises ``OSError`` if no pty can be opened."""
-        if self._thread.is_alive() or self._stop.is_set():
-            raise RuntimeError("a kiosk simulator starts once")
-        self._port.open()
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop sending, unplug the port and remove its link. Idempotent."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(STOP_JOIN_S)
-            if self._thread.is_alive():
-                raise RuntimeError("kiosk simulator thread did not stop")
-        self._port.close()
-
-    def wait_finished(self, timeout: float) -> bool:
-        """True once ``count`` messages are done (or the thread ended on stop or error)."""
-        return self._finished.wait(timeout)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def device_path(self) -> Path:
-        """The path a reader opens: the link when one was given, else the current slave path."""
-        return self._port.device_path
-
-    @property
-    def residents(self) -> list[Resident]:
-        return list(self._roster)
-
-    @property
-    def acknowledged(self) -> list[MessageRecord]:
-        with self._lock:
-            return list(self._acknowledged)
-
-    @property
-    def failed(self) -> list[MessageRecord]:
-        """Messages given up on after ``max_resends``."""
-        with self._lock:
-            return list(self._failed)
-
-    @property
-    def counters(self) -> KioskCounters:
-        with self._lock:
-            return replace(self._counters)
-
-    @property
-    def error(self) -> BaseException | None:
-        """The exception that ended the thread, if one did."""
-        with self._lock:
-            return self._error
-
-    def _run(self) -> None:
-        try:
-            finished = 0
-            while self._count is None or finished < self._count:
-                if self._stop.wait(self._interval):
-                    return
-                plan = plan_faults(self._faults, self._fault_rng)
-                if not self._apply_pre_send_faults(plan):
-                    return
-                outcome = self._deliver(self._next_message(), plan.corruption)
-                if outcome is None:
-                    return
-                finished += 1
-                if self._on_delivery is not None:
-                    self._on_delivery(outcome)
-        except Exception as exc:
-            with self._lock:
-                self._error = exc
-        finally:
-            self._finished.set()
+    def _step(self) -> DeliveryOutcome | None:
+        plan = plan_faults(self._faults, self._fault_rng)
+        if not self._apply_pre_send_faults(plan):
+            return None
+        return self._deliver(self._next_message(), plan.corruption)
 
     def _next_message(self) -> BuiltMessage:
-        """Residents take turns, as they queue at a kiosk: each measures once per round, in a
-        shuffled order, so one resident is never measured twice within a few seconds."""
-        if not self._queue:
-            self._queue = list(self._roster)
-            self._rng.shuffle(self._queue)
-        resident = self._queue.pop()
+        resident = self._next_resident()
         self._bump("messages")
         return self._builder.build(resident, self._control_ids.next())
 
@@ -295,14 +200,10 @@ class KioskSimulator:
             if self._stop.is_set():
                 return None
             if code is not None and code.accepted:
-                with self._lock:
-                    self._counters.acked += 1
-                    self._acknowledged.append(message.record)
+                self._finish(message.record, accepted=True, counter="acked")
                 return DeliveryOutcome(message.record, acknowledged=True, attempts=attempt)
             self._bump("timeouts" if code is None else "nak")
-        with self._lock:
-            self._counters.gave_up += 1
-            self._failed.append(message.record)
+        self._finish(message.record, accepted=False, counter="gave_up")
         return DeliveryOutcome(message.record, acknowledged=False, attempts=self._max_resends + 1)
 
     def _transmit(self, data: bytes, deadline: float) -> bool:
@@ -334,7 +235,3 @@ class KioskSimulator:
                     return ack.code
                 self._bump("stray_acks")
         return None
-
-    def _bump(self, counter: CounterName) -> None:
-        with self._lock:
-            setattr(self._counters, counter, getattr(self._counters, counter) + 1)
