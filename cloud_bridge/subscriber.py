@@ -1,8 +1,7 @@
 """The bridge's MQTT session: persistent, QoS 1, manual acknowledgement (DESIGN §3, §4, §6).
 
-The network thread (``network_loop``, on paho's external-loop API) reads the socket and calls
-``on_message``, which only hands the message to the pipeline. The pipeline later releases
-processed messages for acknowledgement.
+paho's network thread (``loop_start``) reads the socket and calls ``on_message``, which only hands
+the message to the pipeline. The pipeline later releases processed messages for acknowledgement.
 Calling paho's ``ack`` from another thread is safe (like ``publish``, documented as callable from
 any thread, it only appends the PUBACK to the client's outgoing ``deque`` and wakes the network
 thread through its socket pair; the network thread alone writes to the socket), but each call
@@ -33,7 +32,6 @@ from paho.mqtt.reasoncodes import ReasonCode
 from careedge_common import topics
 from careedge_common.config import BridgeConfig, BrokerConfig
 from careedge_common.mqtt_client import Will, connect_async, is_v5, make_client
-from cloud_bridge.network_loop import NetworkLoop
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +80,15 @@ class Subscriber:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
-        self._loop = NetworkLoop(self._client, f"mqtt-{bridge.client_id}")
 
     @property
     def connected(self) -> bool:
         return self._connected
 
     def start(self) -> None:
-        """Connect in the background; the network loop reconnects by itself after any loss."""
+        """Connect in the background; paho reconnects by itself after any loss."""
         connect_async(self._client, self._broker, persistent=True, receive_maximum=self._receive_maximum)
-        self._loop.start()
+        self._client.loop_start()
 
     def release(self, messages: Sequence[Incoming]) -> None:
         """Queue processed messages for acknowledgement, in order of receipt.
@@ -119,7 +116,8 @@ class Subscriber:
                 info.wait_for_publish(GOODBYE_TIMEOUT_S)
             if not info.is_published():
                 log.warning("the broker did not confirm the bridge's offline state before disconnecting")
-        self._loop.stop(disconnect=True)
+        self._client.disconnect()
+        self._client.loop_stop()
 
     def _on_connect(
         self,
