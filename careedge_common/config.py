@@ -434,6 +434,8 @@ def json_schema() -> dict[str, Any]:
 
 
 _SECRET_FILE_MAX = 4096
+KEY_FILE_MIN = 16
+"""A pseudonym key shorter than this is too easy to guess from known resident IDs."""
 
 
 class SecretError(Exception):
@@ -448,14 +450,29 @@ def read_secret(ref: SecretRef) -> str:
             raise SecretError(f"environment variable {ref.env} is not set or empty")
         return value.strip()
     assert ref.file is not None
-    return read_secret_file(ref.file).decode().strip()
+    text = _read_bounded(ref.file).decode().strip()
+    if not text:
+        raise SecretError(f"secret file {ref.file} is empty")
+    return text
 
 
-def read_secret_file(path: Path) -> bytes:
+def read_key_file(path: Path) -> bytes:
+    """The key is the file's bytes, exactly: every gateway of a site and any tool that derives the same
+    pseudonyms must get the same key, so nothing (not even white space at the ends, which a random
+    binary key may well have) is stripped."""
+    key = _read_bounded(path)
+    if len(key) < KEY_FILE_MIN:
+        raise SecretError(
+            f"key file {path} must hold {KEY_FILE_MIN} to {_SECRET_FILE_MAX} bytes, found {len(key)}"
+        )
+    return key
+
+
+def _read_bounded(path: Path) -> bytes:
     try:
         data = path.read_bytes()[: _SECRET_FILE_MAX + 1]
     except OSError as exc:
         raise SecretError(f"cannot read secret file {path}: {exc.strerror}") from exc
-    if len(data) > _SECRET_FILE_MAX or not data.strip():
-        raise SecretError(f"secret file {path} must hold 1 to {_SECRET_FILE_MAX} bytes")
-    return data.strip()
+    if len(data) > _SECRET_FILE_MAX:
+        raise SecretError(f"secret file {path} holds more than {_SECRET_FILE_MAX} bytes")
+    return data

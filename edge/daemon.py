@@ -23,7 +23,7 @@ from careedge_common.config import (
     GatewayConfig,
     SecretError,
     SiteConfig,
-    read_secret_file,
+    read_key_file,
 )
 from careedge_common.config_loader import ConfigError, load_config
 from careedge_common.pseudonym import Pseudonymiser
@@ -54,7 +54,7 @@ def run(config_path: Path) -> int:
             raise ConfigError(
                 [f"{config_path}: gateway: a 'gateway' section for the edge daemon, found none"]
             )
-        secret = read_secret_file(config.gateway.pseudonym_secret_file)
+        secret = read_key_file(config.gateway.pseudonym_secret_file)
         pseudonymiser = Pseudonymiser(secret)
     except ConfigError as exc:
         for line in exc.problems:

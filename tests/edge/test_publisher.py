@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from careedge_common.config import SiteConfig
-from careedge_testkit.mqtt_capture import MqttCapture
+from careedge_testkit.mqtt_capture import Captured, MqttCapture
 from careedge_testkit.servers import Mosquitto
 from edge.metrics import EdgeMetrics
 from edge.outbox import Message, Outbox
@@ -40,6 +40,10 @@ async def _until(condition: object, timeout: float = 20.0) -> None:
     await asyncio.wait_for(poll(), timeout)
 
 
+def _states(messages: list[Captured]) -> list[str]:
+    return [str(json.loads(m.payload)["status"]) for m in messages if m.topic.endswith("/state")]
+
+
 @contextlib.asynccontextmanager
 async def _running(publisher: Publisher) -> AsyncIterator[None]:
     publisher.start()
@@ -62,12 +66,13 @@ async def test_publishes_in_order_and_marks_after_puback(mosquitto: Mosquitto, t
         async with _running(publisher):
             publisher.notify()
             await _until(lambda: outbox.pending_count() == 0)
+        # The goodbye was PUBACKed before stop returned; the broker forwards it to us a moment later.
+        capture.wait_for(lambda msgs: _states(msgs)[-1:] == ["offline"], 10, "the offline state")
         vitals = [json.loads(m.payload)["seq"] for m in capture.messages if m.topic == TOPIC]
         assert vitals == list(range(1, 51))
         states = [json.loads(m.payload) for m in capture.messages if m.topic.endswith("/state")]
-        assert states[0]["status"] == "online"
+        assert [state["status"] for state in states] == ["online", "offline"]
         assert states[0]["boot"] == outbox.boot
-        assert states[-1]["status"] == "offline"
 
 
 async def test_broker_outage_loses_nothing(mosquitto: Mosquitto, tmp_path: Path) -> None:
