@@ -222,8 +222,8 @@ def stored_points(vm: VictoriaMetrics, site: str) -> int:
     return int(result[0]["value"][1]) if result else 0
 
 
-def measure(mosquitto: Mosquitto, vm: VictoriaMetrics, workload: Workload, bridge_pid: int) -> Result:
-    """Publish the workload (bridge already subscribed); time until every point is queryable."""
+def measure(mosquitto: Mosquitto, vm: VictoriaMetrics, workload: Workload, bridge_pids: list[int]) -> Result:
+    """Publish the workload (bridges already subscribed); time until every point is queryable."""
     context = multiprocessing.get_context("fork")
     go = context.Event()
     started = context.Value("d", 0.0)
@@ -232,7 +232,11 @@ def measure(mosquitto: Mosquitto, vm: VictoriaMetrics, workload: Workload, bridg
         target=publish_all, args=(mosquitto.port, workload.messages, go, started, publisher_cpu)
     )
     publisher.start()
-    servers = {"bridge": bridge_pid, "mosquitto": _pid(mosquitto), "victoria-metrics": _pid(vm)}
+    bridges = {
+        f"bridge {index + 1}" if len(bridge_pids) > 1 else "bridge": pid
+        for index, pid in enumerate(bridge_pids)
+    }
+    servers = {**bridges, "mosquitto": _pid(mosquitto), "victoria-metrics": _pid(vm)}
     before = {name: cpu_seconds(pid) for name, pid in servers.items()}
     go.set()
     deadline = time.monotonic() + RUN_TIMEOUT_S
@@ -255,15 +259,18 @@ def _pid(server: Mosquitto | VictoriaMetrics) -> int:
     return server.process.pid
 
 
-def bridge_config(workdir: Path, mosquitto: Mosquitto, vm: VictoriaMetrics, site: str, api_port: int) -> Path:
-    path = workdir / f"{site}.yaml"
+def bridge_config(
+    workdir: Path, mosquitto: Mosquitto, vm: VictoriaMetrics, site: str, api_port: int, client_id: str
+) -> Path:
+    """Bridges of one site share the relational store, as scale-out requires (DESIGN §6)."""
+    path = workdir / f"{client_id}.yaml"
     path.write_text(
         json.dumps(
             {
                 "site": {"id": site},
                 "broker": {"port": mosquitto.port},
                 "bridge": {
-                    "client_id": f"bridge-{site}",
+                    "client_id": client_id,
                     "sink": {"kind": "influxdb", "url": vm.url, "org": "bench", "bucket": "bench"},
                     "store_path": str(workdir / f"{site}.db"),
                     "api": {"port": api_port},
@@ -283,16 +290,35 @@ def health_ok(api_port: int) -> bool:
         return False
 
 
-def run_real(workdir: Path, mosquitto: Mosquitto, vm: VictoriaMetrics, workload: Workload) -> Result:
-    api_port = free_port()
-    config = bridge_config(workdir, mosquitto, vm, workload.site, api_port)
-    bridge = subprocess.Popen([str(CAREEDGE), "bridge", "--config", str(config)])
+def run_real(
+    workdir: Path, mosquitto: Mosquitto, vm: VictoriaMetrics, workload: Workload, bridges: int = 1
+) -> Result:
+    """``bridges`` processes on the shared subscription, each with its own client ID."""
+    ports = [free_port() for _ in range(bridges)]
+    processes = [
+        subprocess.Popen(
+            [
+                str(CAREEDGE),
+                "bridge",
+                "--config",
+                str(
+                    bridge_config(
+                        workdir, mosquitto, vm, workload.site, port, f"bridge-{workload.site}-{index}"
+                    )
+                ),
+            ]
+        )
+        for index, port in enumerate(ports)
+    ]
     try:
-        wait_until(lambda: health_ok(api_port), READY_TIMEOUT_S, "the bridge to connect")
-        return measure(mosquitto, vm, workload, bridge.pid)
+        for port in ports:
+            wait_until(lambda port=port: health_ok(port), READY_TIMEOUT_S, "the bridge to connect")
+        return measure(mosquitto, vm, workload, [process.pid for process in processes])
     finally:
-        bridge.terminate()
-        bridge.wait(30)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(30)
 
 
 def run_naive(mosquitto: Mosquitto, vm: VictoriaMetrics, workload: Workload) -> Result:
@@ -304,7 +330,7 @@ def run_naive(mosquitto: Mosquitto, vm: VictoriaMetrics, workload: Workload) -> 
         if not ready.wait(READY_TIMEOUT_S):
             raise TimeoutError("the naive bridge did not subscribe")
         assert process.pid is not None
-        return measure(mosquitto, vm, workload, process.pid)
+        return measure(mosquitto, vm, workload, [process.pid])
     finally:
         process.terminate()
         process.join(30)

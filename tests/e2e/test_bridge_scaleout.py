@@ -1,0 +1,237 @@
+"""Two bridge processes on one MQTT v5 shared subscription, one relational store, one
+VictoriaMetrics: the load is split, nothing is processed twice, nothing is missed, and a bridge
+killed mid-stream gets its unacknowledged share back when it restarts under its own client ID.
+
+Mosquitto 2.0 never hands a dead member's unacknowledged shared-subscription messages to the other
+members (checked: it keeps them, and keeps queueing that member's round-robin share, in the dead
+member's persistent session). So each bridge keeps a persistent session under a stable client ID
+and is restarted by systemd; a non-persistent session would lose those messages outright.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from prometheus_client.parser import text_string_to_metric_families
+
+from careedge_common import topics
+from careedge_common.envelope import new_event_id, rfc3339
+from careedge_testkit.mqtt_capture import MqttCapture
+from careedge_testkit.processes import Daemon, write_config
+from careedge_testkit.servers import LOOPBACK, Mosquitto, VictoriaMetrics, free_port, wait_until
+
+SITE, GATEWAY = "home-scale", "gw-1"
+RED_SYSTOLIC = 185
+
+
+class SharedStoreSite:
+    """Configs for bridges that differ only in client ID and API port, as on two hosts."""
+
+    def __init__(self, tmp_path: Path, broker: Mosquitto, tsdb: VictoriaMetrics) -> None:
+        self._tmp = tmp_path
+        self._broker = broker
+        self._tsdb = tsdb
+        self.store_path = tmp_path / "shared" / "bridge.db"
+        self.api_ports: dict[str, int] = {}
+
+    def bridge(self, name: str) -> Daemon:
+        port = self.api_ports.setdefault(name, free_port())
+        config = write_config(
+            self._tmp / f"{name}.yaml",
+            {
+                "site": {"id": SITE},
+                "broker": {"port": self._broker.port, "keepalive_s": 5},
+                "bridge": {
+                    "client_id": name,
+                    "sink": {"kind": "influxdb", "url": self._tsdb.url, "org": "o", "bucket": "b"},
+                    "store_path": str(self.store_path),
+                    "api": {"port": port},
+                    "batch_wait_ms": 20,
+                },
+                "alerts": {"thresholds": [{"code": "8480-6", "yellow_above": 139, "red_above": 180}]},
+            },
+        )
+        return Daemon("bridge", config)
+
+    def metric(self, name: str, sample: str) -> float:
+        with urllib.request.urlopen(
+            f"http://{LOOPBACK}:{self.api_ports[name]}/metrics", timeout=5
+        ) as response:
+            text = response.read().decode()
+        return sum(
+            found.value
+            for family in text_string_to_metric_families(text)
+            for found in family.samples
+            if found.name == sample
+        )
+
+    def ready(self, name: str) -> bool:
+        try:
+            url = f"http://{LOOPBACK}:{self.api_ports[name]}/health"
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bool(json.loads(response.read()).get("mqtt_connected"))
+        except OSError:
+            return False
+
+    def processed(self) -> int:
+        with contextlib.closing(sqlite3.connect(f"file:{self.store_path}?mode=ro", uri=True)) as db:
+            return int(db.execute("SELECT count(*) FROM processed").fetchone()[0])
+
+    def alert_readings(self) -> list[str]:
+        with contextlib.closing(sqlite3.connect(f"file:{self.store_path}?mode=ro", uri=True)) as db:
+            return [row[0] for row in db.execute("SELECT reading_id FROM alerts")]
+
+
+@contextlib.contextmanager
+def _gateway(broker: Mosquitto) -> Iterator[mqtt.Client]:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-{new_event_id()}", protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(100)
+    client.connect(LOOPBACK, broker.port)
+    client.loop_start()
+    try:
+        yield client
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def _envelopes(count: int, start: datetime, first_seq: int = 1) -> list[dict[str, Any]]:
+    """One systolic reading each, a millisecond apart; every tenth is red."""
+    return [
+        {
+            "v": 1,
+            "id": new_event_id(),
+            "seq": first_seq + index,
+            "boot": 1,
+            "site": SITE,
+            "gateway": GATEWAY,
+            "device": f"kiosk-{index % 4}",
+            "type": "observation",
+            "measured_at": rfc3339(start + timedelta(milliseconds=index)),
+            "received_at": rfc3339(start + timedelta(milliseconds=index + 100)),
+            "subject": f"s-{index % 40:04d}",
+            "obs": [
+                {
+                    "code": "8480-6",
+                    "name": "Systolic blood pressure",
+                    "value": RED_SYSTOLIC if index % 10 == 0 else 120 + index % 15,
+                    "unit": "mm[Hg]",
+                }
+            ],
+        }
+        for index in range(count)
+    ]
+
+
+def _publish(client: mqtt.Client, envelopes: list[dict[str, Any]]) -> None:
+    infos = [
+        client.publish(topics.vitals(SITE, GATEWAY, envelope["device"]), json.dumps(envelope), qos=1)
+        for envelope in envelopes
+    ]
+    for info in infos:
+        info.wait_for_publish(30)
+
+
+def _stored(tsdb: VictoriaMetrics) -> dict[tuple[str, int], float]:
+    """(subject, ms) -> value of every stored point of the site."""
+    return {
+        (series["metric"]["subject"], timestamp): value
+        for series in tsdb.export(f'{{__name__="vitals_value",site="{SITE}"}}')
+        for value, timestamp in zip(series["values"], series["timestamps"], strict=True)
+    }
+
+
+def _expected(envelopes: list[dict[str, Any]]) -> dict[tuple[str, int], float]:
+    return {
+        (
+            envelope["subject"],
+            int(datetime.fromisoformat(envelope["measured_at"]).timestamp() * 1000),
+        ): envelope["obs"][0]["value"]
+        for envelope in envelopes
+    }
+
+
+def test_two_bridges_split_the_load_and_process_each_reading_once(
+    mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path
+) -> None:
+    site = SharedStoreSite(tmp_path, mosquitto, victoria)
+    envelopes = _envelopes(600, datetime.now(UTC) - timedelta(minutes=5))
+    redelivered = envelopes[::6]
+    with (
+        site.bridge("bridge-a") as bridge_a,
+        site.bridge("bridge-b") as bridge_b,
+        MqttCapture(mosquitto.port, [topics.alerts(SITE)]) as alerts,
+        _gateway(mosquitto) as gateway,
+    ):
+        wait_until(lambda: site.ready("bridge-a") and site.ready("bridge-b"), 60, "both bridges subscribed")
+        _publish(gateway, envelopes)
+        wait_until(lambda: site.processed() == len(envelopes), 60, "every envelope processed")
+        _publish(gateway, redelivered)
+        acked = ("careedge_bridge_messages_acked_total",) * 2
+        wait_until(
+            lambda: (
+                sum(map(site.metric, ("bridge-a", "bridge-b"), acked)) == len(envelopes) + len(redelivered)
+            ),
+            60,
+            "every delivery acknowledged",
+        )
+        red = [envelope["id"] for envelope in envelopes if envelope["obs"][0]["value"] == RED_SYSTOLIC]
+        alerts.wait_for(lambda msgs: len(msgs) >= len(red), 30, "an alert per red reading")
+        per_bridge = {name: site.metric(name, acked[0]) for name in ("bridge-a", "bridge-b")}
+        duplicates = sum(site.metric(name, "careedge_bridge_duplicates_total") for name in per_bridge)
+        assert bridge_a.running
+        assert bridge_b.running
+    assert min(per_bridge.values()) >= len(envelopes) / 4, per_bridge
+    assert duplicates == len(redelivered)
+    assert site.processed() == len(envelopes)
+    assert sorted(site.alert_readings()) == sorted(red)
+    assert sorted(json.loads(m.payload)["reading_id"] for m in alerts.messages) == sorted(red)
+    assert _stored(victoria) == _expected(envelopes)
+
+
+def test_bridge_killed_mid_stream_gets_its_share_back_on_restart(
+    mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path
+) -> None:
+    site = SharedStoreSite(tmp_path, mosquitto, victoria)
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    first, second = _envelopes(400, start), _envelopes(400, start + timedelta(seconds=1), first_seq=401)
+    with site.bridge("bridge-b") as bridge_b, _gateway(mosquitto) as gateway:
+        bridge_a = site.bridge("bridge-a").start()
+        try:
+            wait_until(
+                lambda: site.ready("bridge-a") and site.ready("bridge-b"), 60, "both bridges subscribed"
+            )
+            _publish(gateway, first)
+            wait_until(
+                lambda: site.metric("bridge-a", "careedge_bridge_messages_acked_total") > 0, 30, "work"
+            )
+            bridge_a.kill()
+            acked_by_b = site.metric("bridge-b", "careedge_bridge_messages_acked_total")
+            _publish(gateway, second)
+            wait_until(
+                lambda: (
+                    site.metric("bridge-b", "careedge_bridge_messages_acked_total")
+                    >= acked_by_b + len(second) / 4
+                ),
+                60,
+                "bridge-b working on the second half",
+            )
+            held_for_a = len(first) + len(second) - site.processed()
+            bridge_a.start()
+            wait_until(
+                lambda: site.processed() == len(first) + len(second), 60, "bridge-a's share after restart"
+            )
+        finally:
+            bridge_a.kill()
+        assert bridge_b.running
+    assert held_for_a > 0
+    assert _stored(victoria) == _expected(first + second)
