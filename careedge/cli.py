@@ -43,8 +43,18 @@ def bridge(config: ConfigOption) -> None:
 def demo(
     seconds: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     kiosks: Annotated[int, typer.Option(min=1, max=8, help="Simulated kiosks.")] = 2,
+    residents_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Roster (CSV or YAML) the simulated kiosks measure, instead of generated residents."
+        ),
+    ] = None,
+    keep: Annotated[
+        Path | None,
+        typer.Option(help="Work in this new directory and keep it: configs, logs, databases, mqtt.jsonl."),
+    ] = None,
 ) -> None:
     """Run broker, bridge, edge and kiosk simulators on this machine and show the data flowing."""
     from careedge.demo import run_demo
 
-    raise typer.Exit(run_demo(seconds=seconds, kiosks=kiosks))
+    raise typer.Exit(run_demo(seconds=seconds, kiosks=kiosks, residents_file=residents_file, keep=keep))

@@ -34,10 +34,12 @@ from careedge_common import topics
 from careedge_common.codes import BY_CODE
 from careedge_testkit.mqtt_capture import Captured, MqttCapture
 from firmware_sim.kiosk import FaultRates, KioskSimulator, UnitsMode
+from firmware_sim.kiosk.residents import Resident, ResidentFileError, load_residents
 
 SITE = "demo-home"
 GATEWAY = "gw-demo"
 MESSAGE_INTERVAL_S = 2.0
+RESIDENTS_PER_KIOSK = 8
 SETTLE_TIMEOUT_S = 60.0
 START_TIMEOUT_S = 60.0
 
@@ -51,12 +53,27 @@ DEMO_THRESHOLDS: list[dict[str, Any]] = [
 ]
 
 
-def run_demo(seconds: float | None, kiosks: int) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="careedge-demo-"))
+def run_demo(
+    seconds: float | None, kiosks: int, residents_file: Path | None = None, keep: Path | None = None
+) -> int:
+    """``keep`` lets a technician (or a privacy test) look at everything the demo wrote and saw."""
     try:
-        summary = asyncio.run(Demo(workdir, kiosks).run(seconds))
+        roster = load_residents(residents_file) if residents_file is not None else None
+    except ResidentFileError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 2
+    if keep is not None:
+        try:
+            keep.mkdir(parents=True)
+        except OSError as exc:
+            print(f"demo: --keep needs a new directory: {keep}: {exc.strerror}", file=sys.stderr)
+            return 2
+    workdir = keep if keep is not None else Path(tempfile.mkdtemp(prefix="careedge-demo-"))
+    try:
+        summary = asyncio.run(Demo(workdir, kiosks, roster).run(seconds))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(summary, ensure_ascii=False), flush=True)
     return 0 if summary["readings_stored"] == summary["readings_sent"] else 1
 
@@ -68,7 +85,7 @@ def _free_port() -> int:
 
 
 class Demo:
-    def __init__(self, workdir: Path, kiosks: int) -> None:
+    def __init__(self, workdir: Path, kiosks: int, roster: list[Resident] | None = None) -> None:
         self.workdir = workdir
         self.broker_port = _free_port()
         self.bridge_api_port = _free_port()
@@ -76,7 +93,7 @@ class Demo:
         self.store_path = workdir / "bridge" / "bridge.db"
         self.simulators = [
             KioskSimulator(
-                residents=8,
+                residents=roster if roster is not None else RESIDENTS_PER_KIOSK,
                 interval=MESSAGE_INTERVAL_S,
                 seed=index,
                 units=UnitsMode.MIXED if index % 2 else UnitsMode.METRIC,
@@ -88,6 +105,7 @@ class Demo:
             for index in range(kiosks)
         ]
         self.alerts_seen = 0
+        self.traffic_path = workdir / "mqtt.jsonl"
 
     async def run(self, seconds: float | None) -> dict[str, Any]:
         stop = asyncio.Event()
@@ -100,7 +118,7 @@ class Demo:
             config = self._write_config()
             capture = MqttCapture(
                 self.broker_port,
-                [f"{topics.ROOT}/{SITE}/+/vitals/+", topics.alerts(SITE)],
+                [f"{topics.ROOT}/{SITE}/#"],
                 protocol=MQTTProtocolVersion.MQTTv311,
                 on_message=self._show,
             )
@@ -109,12 +127,15 @@ class Demo:
             stack.callback(capture.stop)
             bridge = await self._spawn("bridge", config)
             stack.push_async_callback(_terminate, bridge)
-            await self._wait_for_bridge(bridge)
+            await self._wait_until_healthy(bridge, "bridge", self.bridge_api_port)
+            for simulator in self.simulators:
+                simulator.open()
+                stack.callback(simulator.stop)
             edge = await self._spawn("edge", config)
             stack.push_async_callback(_terminate, edge)
+            await self._wait_until_healthy(edge, "edge", self.edge_api_port)
             for simulator in self.simulators:
                 simulator.start()
-                stack.callback(simulator.stop)
             print(
                 f"demo: broker 127.0.0.1:{self.broker_port}, bridge API "
                 f"http://127.0.0.1:{self.bridge_api_port}/alerts, edge health "
@@ -188,12 +209,16 @@ class Demo:
         finally:
             log.close()
 
-    async def _wait_for_bridge(self, bridge: asyncio.subprocess.Process) -> None:
-        """The bridge's subscription must exist before the edge publishes, or the broker drops readings."""
-        url = f"http://{LOOPBACK}:{self.bridge_api_port}/health"
-        await _poll(lambda: bridge.returncode is not None or _health_ok(url), START_TIMEOUT_S, "bridge start")
-        if bridge.returncode is not None:
-            raise RuntimeError(f"bridge exited: {(self.workdir / 'bridge.log').read_text()[-2000:]}")
+    async def _wait_until_healthy(self, process: asyncio.subprocess.Process, name: str, port: int) -> None:
+        """The bridge's subscription must exist before the edge publishes, or the broker drops
+        readings; the edge must have opened the kiosks' ports before they send, or pyserial's
+        flush on open drops the first message."""
+        url = f"http://{LOOPBACK}:{port}/health"
+        await _poll(
+            lambda: process.returncode is not None or _health_ok(url), START_TIMEOUT_S, f"{name} start"
+        )
+        if process.returncode is not None:
+            raise RuntimeError(f"{name} exited: {(self.workdir / f'{name}.log').read_text()[-2000:]}")
 
     async def _wait_until_stored(self, sent: int) -> int:
         with contextlib.suppress(TimeoutError):
@@ -213,6 +238,11 @@ class Demo:
                 return 0
 
     def _show(self, message: Captured) -> None:
+        with self.traffic_path.open("a", encoding="utf-8") as traffic:
+            payload = message.payload.decode("utf-8", errors="backslashreplace")
+            traffic.write(json.dumps({"topic": message.topic, "payload": payload}, ensure_ascii=False) + "\n")
+        if not ("/vitals/" in message.topic or message.topic.endswith("/alerts")):
+            return
         document = json.loads(message.payload)
         clock = time.strftime("%H:%M:%S")
         subject = (document.get("subject") or "unbound")[:10]

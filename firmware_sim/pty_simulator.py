@@ -60,6 +60,7 @@ class PtySimulator(Generic[RecordT, CountersT, OutcomeT]):
         self._count = count
         self._on_delivery = on_delivery
         self._port = PtyPort(link)
+        self._opened = False
         self._lock = threading.Lock()
         self._counters = counters
         self._acknowledged: deque[RecordT] = deque(maxlen=max_records)
@@ -69,11 +70,18 @@ class PtySimulator(Generic[RecordT, CountersT, OutcomeT]):
         self._finished = threading.Event()
         self._thread = threading.Thread(target=self._run, name=what, daemon=True)
 
+    def open(self) -> None:
+        """Open the port without sending yet, so a reader can open it before the first exchange (a
+        serial port that opens later flushes what was already sent). Raises ``OSError``."""
+        if not self._opened:
+            self._port.open()
+            self._opened = True
+
     def start(self) -> None:
-        """Open the port and start sending; raises ``OSError`` if no pty can be opened."""
+        """Open the port if ``open`` did not, and start sending; raises ``OSError`` if no pty opens."""
         if self._thread.is_alive() or self._stop.is_set():
             raise RuntimeError(f"{self._what} simulator starts once")
-        self._port.open()
+        self.open()
         self._thread.start()
 
     def stop(self) -> None:
