@@ -268,7 +268,7 @@ def bridge_config(
         json.dumps(
             {
                 "site": {"id": site},
-                "broker": {"port": mosquitto.port},
+                "broker": {"insecure": True, "port": mosquitto.port},
                 "bridge": {
                     "client_id": client_id,
                     "sink": {"kind": "influxdb", "url": vm.url, "org": "bench", "bucket": "bench"},

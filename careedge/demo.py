@@ -165,7 +165,7 @@ class Demo:
         secret.chmod(0o600)
         document = {
             "site": {"id": SITE, "name": "CareEdge demo 演示养老院", "timezone": "Asia/Shanghai"},
-            "broker": {"host": LOOPBACK, "port": self.broker_port, "protocol": "3.1.1"},
+            "broker": {"insecure": True, "host": LOOPBACK, "port": self.broker_port, "protocol": "3.1.1"},
             "gateway": {
                 "id": GATEWAY,
                 "data_dir": str(self.workdir / "edge"),

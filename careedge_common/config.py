@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from careedge_common.codes import BY_CODE
+from careedge_common.config_signing import ConfigSigning
 
 IDENTIFIER = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 """Site, gateway and device IDs end up in MQTT topics and TSDB tags: no wildcards, no slashes."""
@@ -89,6 +90,20 @@ class BrokerConfig(StrictModel):
     password: SecretRef | None = None
     max_inflight: int = Field(default=100, ge=1, le=65535)
     """Unacknowledged QoS 1 messages in flight; bounds memory on both sides of the link."""
+    insecure: bool = False
+    """Plain TCP without TLS, for a broker on this machine only (tests, the demo). Must be written
+    out: health data must not cross a network in clear because a ``tls`` section was forgotten."""
+
+    @model_validator(mode="after")
+    def _tls_unless_insecure(self) -> Self:
+        if self.tls is None and not self.insecure:
+            raise ValueError(
+                "a 'tls' section (ca_file, cert_file, key_file), or 'insecure: true' to allow plain TCP, "
+                "found neither"
+            )
+        if self.tls is not None and self.insecure:
+            raise ValueError("either a 'tls' section or 'insecure: true', found both")
+        return self
 
 
 class OutboxConfig(StrictModel):
@@ -301,6 +316,7 @@ class GatewayConfig(StrictModel):
     outbox: OutboxConfig = OutboxConfig()
     kiosk: KioskConfig = KioskConfig()
     ble: BleSettings = BleSettings()
+    config_signing: ConfigSigning | None = None
 
 
 class InfluxSink(StrictModel):
@@ -395,7 +411,7 @@ class SiteConfig(StrictModel):
     """One file configures a gateway (``gateway`` + ``devices``), a bridge (``bridge``), or both."""
 
     site: SiteInfo
-    broker: BrokerConfig = BrokerConfig()
+    broker: BrokerConfig
     gateway: GatewayConfig | None = None
     devices: list[DeviceConfig] = []
     bridge: BridgeConfig | None = None

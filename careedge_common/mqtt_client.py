@@ -6,6 +6,7 @@ against Mosquitto/EMQX (MQTT 5) and the embedded demo broker (MQTT 3.1.1).
 
 from __future__ import annotations
 
+import logging
 import ssl
 from dataclasses import dataclass
 
@@ -14,7 +15,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from careedge_common.config import BrokerConfig, read_secret
+from careedge_common.config import BrokerConfig, SecretError, TlsFiles, read_secret
+
+log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
 """A persistent session outlives any outage we plan for (the outbox replay window is 7 days)."""
@@ -34,6 +37,30 @@ def is_v5(broker: BrokerConfig) -> bool:
     return broker.protocol == "5"
 
 
+class TlsSetupError(SecretError):
+    """A TLS file named by the broker config is missing, unreadable or not what it should be."""
+
+
+def tls_context(tls: TlsFiles) -> ssl.SSLContext:
+    """TLS 1.2 or later, the broker's certificate checked against the site CA and its host name,
+    and the client's own certificate when the config names one (the broker requires it)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_verify_locations(cafile=str(tls.ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise TlsSetupError(f"broker.tls.ca_file: cannot load CA certificates from {tls.ca_file}: {exc}") from exc
+    if tls.cert_file is not None and tls.key_file is not None:
+        try:
+            context.load_cert_chain(certfile=str(tls.cert_file), keyfile=str(tls.key_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise TlsSetupError(
+                f"broker.tls.cert_file/key_file: cannot load the client certificate {tls.cert_file} "
+                f"with its key {tls.key_file}: {exc}"
+            ) from exc
+    return context
+
+
 def make_client(
     broker: BrokerConfig,
     client_id: str,
@@ -42,7 +69,8 @@ def make_client(
     manual_ack: bool = False,
     will: Will | None = None,
 ) -> mqtt.Client:
-    """A configured, not yet connected client. Raises ``SecretError`` if a password is unreadable.
+    """A configured, not yet connected client. Raises ``SecretError`` if a password is unreadable
+    (``TlsSetupError``, a subclass, for TLS files). Warns on every call for a plain-TCP broker.
 
     ``persistent`` must match the value later given to ``connect_async``; MQTT 3.1.1 fixes it here.
     """
@@ -54,11 +82,13 @@ def make_client(
         manual_ack=manual_ack,
     )
     if broker.tls is not None:
-        client.tls_set(
-            ca_certs=str(broker.tls.ca_file),
-            certfile=str(broker.tls.cert_file) if broker.tls.cert_file else None,
-            keyfile=str(broker.tls.key_file) if broker.tls.key_file else None,
-            tls_version=ssl.PROTOCOL_TLS_CLIENT,
+        client.tls_set_context(tls_context(broker.tls))
+    else:
+        log.warning(
+            "broker %s:%d: plain TCP without TLS ('insecure: true'); health data and credentials "
+            "cross the link in clear",
+            broker.host,
+            broker.port,
         )
     if broker.username is not None:
         password = read_secret(broker.password) if broker.password is not None else None

@@ -12,6 +12,7 @@ from careedge_common.config_loader import ConfigError, load_config
 
 HEAD = """\
 site: {id: home-a}
+broker: {insecure: true}
 gateway: {id: gw-1, pseudonym_secret_file: /etc/careedge/secret}
 devices:
 """

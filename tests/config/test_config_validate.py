@@ -19,6 +19,7 @@ EXAMPLES = sorted((REPO / "config" / "examples").glob("*.yaml"))
 
 MINIMAL_EDGE = """\
 site: {id: home-a}
+broker: {insecure: true}
 gateway: {id: gw-1, pseudonym_secret_file: /etc/careedge/secret}
 devices:
   - {id: kiosk-1, kind: hl7_kiosk, port: /dev/ttyUSB0}
@@ -66,7 +67,7 @@ def test_unknown_key_is_an_error_with_its_path(tmp_path: Path) -> None:
 
 
 def test_inline_password_is_refused(tmp_path: Path) -> None:
-    text = MINIMAL_EDGE + "broker: {username: gw, password: hunter2}\n"
+    text = MINIMAL_EDGE.replace("{insecure: true}", "{insecure: true, username: gw, password: hunter2}")
     (problem,) = _problems(tmp_path, text)
     assert problem.startswith("broker.password: ")
     assert "found 'hunter2'" in problem
@@ -89,6 +90,7 @@ gateway: {id: gw-1}
 def test_sink_errors_use_the_path_written_in_the_file(tmp_path: Path) -> None:
     text = """\
 site: {id: home-a}
+broker: {insecure: true}
 bridge:
   sink: {kind: influxdb, url: ftp://tsdb, org: o, bucket: b}
   store_path: /tmp/bridge.db
@@ -122,7 +124,7 @@ def test_duplicate_device_ids_and_duplicate_yaml_keys(tmp_path: Path) -> None:
 
 
 def test_devices_without_gateway_and_empty_file(tmp_path: Path) -> None:
-    assert _problems(tmp_path, "site: {id: a}\ndevices: [{id: k, kind: hl7_kiosk, port: /dev/x}]\n")[
+    assert _problems(tmp_path, "site: {id: a}\nbroker: {insecure: true}\ndevices: [{id: k, kind: hl7_kiosk, port: /dev/x}]\n")[
         0
     ].startswith("(root): a 'gateway' section when 'devices' are listed")
     assert _problems(tmp_path, "") == ["(root): a mapping of sections, found None"]
@@ -131,7 +133,7 @@ def test_devices_without_gateway_and_empty_file(tmp_path: Path) -> None:
 def test_cli_exit_codes_and_one_line_per_problem(tmp_path: Path) -> None:
     good = _write(tmp_path, MINIMAL_EDGE, "good.yaml")
     bad = _write(
-        tmp_path, "site: {id: a}\ngateway: {id: g, pseudonym_secret_file: /s, colour: red}\n", "bad.yaml"
+        tmp_path, "site: {id: a}\nbroker: {insecure: true}\ngateway: {id: g, pseudonym_secret_file: /s, colour: red}\n", "bad.yaml"
     )
     runner = CliRunner()
     ok = runner.invoke(app, ["config", "validate", str(good)])

@@ -44,7 +44,7 @@ def _bridge_config(tmp_path: Path, broker: Mosquitto, tsdb: VictoriaMetrics, api
         tmp_path / "bridge.yaml",
         {
             "site": {"id": SITE, "timezone": ZONE.key},
-            "broker": {"port": broker.port, "keepalive_s": 5},
+            "broker": {"insecure": True, "port": broker.port, "keepalive_s": 5},
             "bridge": {
                 "client_id": "bridge-ble",
                 "sink": {

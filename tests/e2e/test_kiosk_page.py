@@ -67,7 +67,7 @@ def _config(tmp_path: Path, broker: int, kiosk_tty: Path, reader: IdReaderSimula
         tmp_path / "edge.yaml",
         {
             "site": {"id": SITE, "timezone": "Asia/Shanghai"},
-            "broker": {"port": broker, "keepalive_s": 5},
+            "broker": {"insecure": True, "port": broker, "keepalive_s": 5},
             "gateway": {
                 "id": GATEWAY,
                 "data_dir": str(tmp_path / "data"),

@@ -41,7 +41,7 @@ class Site:
         self.store_path = tmp_path / "bridge" / "bridge.db"
         common: dict[str, Any] = {
             "site": {"id": SITE, "timezone": "Asia/Shanghai"},
-            "broker": {"port": broker.port, "keepalive_s": 5},
+            "broker": {"insecure": True, "port": broker.port, "keepalive_s": 5},
             "alerts": {"thresholds": THRESHOLDS},
         }
         self.edge_config = write_config(

@@ -159,7 +159,7 @@ async def running_edge(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Ed
         config = SiteConfig.model_validate(
             {
                 "site": {"id": SITE},
-                "broker": {"port": mosquitto.port, "keepalive_s": 5},
+                "broker": {"insecure": True, "port": mosquitto.port, "keepalive_s": 5},
                 "gateway": {
                     "id": GATEWAY,
                     "data_dir": str(tmp_path / "data"),

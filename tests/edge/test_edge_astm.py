@@ -35,7 +35,7 @@ def test_lipid_panel_results_published_with_the_patients_pseudonym(
         tmp_path / "edge.yaml",
         {
             "site": {"id": SITE, "timezone": "Asia/Shanghai"},
-            "broker": {"port": mosquitto.port},
+            "broker": {"insecure": True, "port": mosquitto.port},
             "gateway": {
                 "id": GATEWAY,
                 "data_dir": str(tmp_path / "data"),

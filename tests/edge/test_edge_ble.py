@@ -91,7 +91,7 @@ def site_config(
     return SiteConfig.model_validate(
         {
             "site": {"id": SITE, "timezone": ZONE.key},
-            "broker": {"port": broker, "keepalive_s": 5},
+            "broker": {"insecure": True, "port": broker, "keepalive_s": 5},
             "gateway": {
                 "id": GATEWAY,
                 "data_dir": str(tmp_path / "data"),

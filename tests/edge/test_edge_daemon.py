@@ -27,7 +27,7 @@ def _edge_config(tmp_path: Path, broker_port: int, kiosk: KioskSimulator, api_po
         tmp_path / "edge.yaml",
         {
             "site": {"id": SITE, "timezone": "Asia/Shanghai"},
-            "broker": {"port": broker_port, "keepalive_s": 5},
+            "broker": {"insecure": True, "port": broker_port, "keepalive_s": 5},
             "gateway": {
                 "id": GATEWAY,
                 "data_dir": str(tmp_path / "data"),
@@ -142,6 +142,7 @@ def test_unusable_pseudonym_secret_is_a_config_error(tmp_path: Path, secret: byt
         tmp_path / "edge.yaml",
         {
             "site": {"id": SITE},
+            "broker": {"insecure": True},
             "gateway": {"id": GATEWAY, "pseudonym_secret_file": str(tmp_path / "secret.key")},
         },
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from careedge_common.config import DeviceConfig, GatewayConfig, SiteConfig, SiteInfo
+from careedge_common.config import BrokerConfig, DeviceConfig, GatewayConfig, SiteConfig, SiteInfo
 from careedge_common.config_loader import ConfigError, load_config
 from careedge_common.pseudonym import Pseudonymiser
 from careedge_testkit.processes import Daemon, write_config
@@ -17,6 +17,7 @@ from edge.residents import load_roster
 SUBJECT = "s-" + "0" * 32
 BASE = """\
 site: {id: home-a}
+broker: {insecure: true}
 gateway:
   id: gw-1
   pseudonym_secret_file: /etc/careedge/secret
@@ -106,6 +107,7 @@ def test_bad_roster_stops_the_edge_before_any_device(tmp_path: Path) -> None:
         tmp_path / "edge.yaml",
         {
             "site": {"id": "home-a"},
+            "broker": {"insecure": True},
             "gateway": {
                 "id": "gw-1",
                 "data_dir": str(tmp_path / "data"),
@@ -133,6 +135,7 @@ def test_user_map_subjects_must_be_on_the_roster(tmp_path: Path) -> None:
     on_roster = pseudonymiser.subject("CH000001")
     config = SiteConfig(
         site=SiteInfo(id="home-a"),
+        broker=BrokerConfig(insecure=True),
         gateway=GatewayConfig(id="gw-1", pseudonym_secret_file=Path("/unused")),
         devices=[_cuff({"1": on_roster, "2": SUBJECT})],
     )

@@ -22,7 +22,7 @@ def _config(port: int, tmp_path: Path) -> SiteConfig:
     return SiteConfig.model_validate(
         {
             "site": {"id": "home-a"},
-            "broker": {"port": port, "keepalive_s": 5, "max_inflight": 10},
+            "broker": {"insecure": True, "port": port, "keepalive_s": 5, "max_inflight": 10},
             "gateway": {"id": "gw-1", "data_dir": str(tmp_path), "pseudonym_secret_file": "/unused"},
         }
     )
