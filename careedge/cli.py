@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from careedge.config_cmd import config_app
+from careedge.provision.cli import provision_app
 from drivers.cli import decode_app
 from firmware_sim.cli import sim_app
 
@@ -19,16 +20,22 @@ app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.add_typer(decode_app, name="decode")
 app.add_typer(sim_app, name="sim")
+app.add_typer(provision_app, name="provision")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Site config YAML file.")]
 
 
 @app.command()
-def edge(config: ConfigOption) -> None:
+def edge(
+    config: ConfigOption,
+    site_key: Annotated[
+        Path | None, typer.Option(help="Site public signing key, to start from a signed *.bundle.")
+    ] = None,
+) -> None:
     """Run the edge daemon: read devices, keep every reading in the outbox, publish to MQTT."""
     from edge.daemon import run
 
-    raise typer.Exit(run(config))
+    raise typer.Exit(run(config, site_key))
 
 
 @app.command()

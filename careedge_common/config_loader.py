@@ -50,6 +50,11 @@ def load_config(path: Path) -> SiteConfig:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{name}: (file): a readable UTF-8 YAML file, found {exc}"]) from exc
+    return parse_config(text, name)
+
+
+def parse_config(text: str, name: str) -> SiteConfig:
+    """Validate YAML text that did not come from a file (a signed bundle); ``name`` heads each line."""
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:

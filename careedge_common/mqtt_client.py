@@ -49,7 +49,9 @@ def tls_context(tls: TlsFiles) -> ssl.SSLContext:
     try:
         context.load_verify_locations(cafile=str(tls.ca_file))
     except (OSError, ssl.SSLError) as exc:
-        raise TlsSetupError(f"broker.tls.ca_file: cannot load CA certificates from {tls.ca_file}: {exc}") from exc
+        raise TlsSetupError(
+            f"broker.tls.ca_file: cannot load CA certificates from {tls.ca_file}: {exc}"
+        ) from exc
     if tls.cert_file is not None and tls.key_file is not None:
         try:
             context.load_cert_chain(certfile=str(tls.cert_file), keyfile=str(tls.key_file))

@@ -39,3 +39,12 @@ def all_vitals(site: str) -> str:
 def shared(topic_filter: str, group: str = SHARED_GROUP) -> str:
     """MQTT v5 shared subscription, so several bridges split one stream (DESIGN §6)."""
     return f"$share/{group}/{topic_filter}"
+
+
+def cmd(site: str, gateway: str, target: str) -> str:
+    """A command to the gateway (``config``, ``replay``, a cabinet)."""
+    return f"{gateway_root(site, gateway)}/cmd/{target}"
+
+
+def cmd_ack(site: str, gateway: str, command_id: str) -> str:
+    return f"{gateway_root(site, gateway)}/cmd-ack/{command_id}"

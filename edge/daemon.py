@@ -26,9 +26,12 @@ from careedge_common.config import (
     read_key_file,
 )
 from careedge_common.config_loader import ConfigError, load_config
+from careedge_common.mqtt_client import TlsSetupError, tls_context
 from careedge_common.pseudonym import Pseudonymiser
 from edge.api import create_app
 from edge.ble_glucose import GlucoseCounters
+from edge.config_bundle import BundleRejected, SigningKeyError, load_public_key, verify_bundle
+from edge.config_updates import ConfigUpdates, startup_config
 from edge.drivers_factory import BleBackends, BleWiring, make_driver, make_identification_source
 from edge.envelopes import EnvelopeFactory
 from edge.kiosk_station import KioskStation, user_map_problems
@@ -42,24 +45,40 @@ from edge.supervisor import DeviceSupervisor
 log = logging.getLogger("careedge.edge")
 
 EXIT_CONFIG = 2
+BUNDLE_SUFFIX = ".bundle"
+CONFIG_COMMAND = "config"
 OUTBOX_FILE = "edge.db"
 PURGE_INTERVAL_S = 3600.0
 
 
-def run(config_path: Path) -> int:
-    """Exit code 0 after a clean stop, 2 when the config or its secrets are unusable."""
+def run(config_path: Path, site_key: Path | None = None) -> int:
+    """Exit code 0 after a clean stop, 2 when the config or its secrets are unusable.
+
+    ``config_path`` is a YAML file or a signed bundle (``*.bundle``, checked with ``site_key``).
+    """
+    metrics = EdgeMetrics()
     try:
-        config = load_config(config_path)
+        config, version = _starting_config(config_path, site_key)
         if config.gateway is None:
             raise ConfigError(
                 [f"{config_path}: gateway: a 'gateway' section for the edge daemon, found none"]
             )
-        secret = read_key_file(config.gateway.pseudonym_secret_file)
-        pseudonymiser = Pseudonymiser(secret)
+        updates = _config_updates(config, version, metrics)
+        if updates is not None:
+            config = startup_config(updates, config)
+        if config.broker.tls is not None:
+            tls_context(config.broker.tls)
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return EXIT_CONFIG
+    except (SigningKeyError, TlsSetupError) as exc:
+        print(f"{config_path}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    assert config.gateway is not None
+    try:
+        secret = read_key_file(config.gateway.pseudonym_secret_file)
+        pseudonymiser = Pseudonymiser(secret)
     except (SecretError, ValueError) as exc:
         print(f"{config_path}: gateway.pseudonym_secret_file: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -74,8 +93,35 @@ def run(config_path: Path) -> int:
             print(f"{config_path}: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(EdgeDaemon(config, pseudonymiser, roster).serve())
+    asyncio.run(EdgeDaemon(config, pseudonymiser, roster, metrics=metrics, updates=updates).serve())
     return 0
+
+
+def _starting_config(path: Path, site_key: Path | None) -> tuple[SiteConfig, int]:
+    """The config file and its bundle version (0 for plain YAML, which carries none)."""
+    if path.suffix != BUNDLE_SUFFIX:
+        return load_config(path), 0
+    if site_key is None:
+        raise ConfigError([f"{path}: (file): a signed bundle needs --site-key, the site's public key"])
+    try:
+        signed = verify_bundle(path.read_bytes(), load_public_key(site_key), site=None, gateway=None)
+    except OSError as exc:
+        raise ConfigError([f"{path}: (file): a readable bundle, found {exc}"]) from exc
+    except BundleRejected as exc:
+        raise ConfigError([f"{path}: (bundle): a bundle signed by {site_key}, found {exc}"]) from exc
+    return signed.config, signed.version
+
+
+def _config_updates(config: SiteConfig, version: int, metrics: EdgeMetrics) -> ConfigUpdates | None:
+    """Signed updates on ``cmd/config`` when the gateway was provisioned with the site signing key."""
+    assert config.gateway is not None
+    signing = config.gateway.config_signing
+    if signing is None:
+        return None
+    key = load_public_key(signing.public_key_file)
+    return ConfigUpdates(
+        key, config.site.id, config.gateway.id, config.gateway.data_dir, version, metrics.config_bundles
+    )
 
 
 def _roster(gateway: GatewayConfig, pseudonymiser: Pseudonymiser) -> Roster:
@@ -93,19 +139,24 @@ class EdgeDaemon:
         roster: Roster,
         *,
         ble_backends: BleBackends | None = None,
+        metrics: EdgeMetrics | None = None,
+        updates: ConfigUpdates | None = None,
     ) -> None:
         """``ble_backends`` replace bleak's platform backends for every ``ble_health`` device (the
-        simulated air in tests and the demo); None in production."""
+        simulated air in tests and the demo); None in production. ``updates`` answers signed
+        config bundles on ``cmd/config``."""
         assert config.gateway is not None
         self.config = config
         self.gateway = config.gateway
-        self.metrics = EdgeMetrics()
+        self.metrics = metrics or EdgeMetrics()
         db_path = self.gateway.data_dir / OUTBOX_FILE
         self.outbox = Outbox(db_path)
         self.glucose = GlucoseCounters(db_path)
         ble = BleWiring.for_gateway(self.gateway.ble, self.glucose, ble_backends)
         self._stop = asyncio.Event()
         self.publisher = Publisher(config, self.outbox, self.metrics)
+        if updates is not None:
+            self.publisher.handle_commands(CONFIG_COMMAND, updates.handle_command)
         envelopes = EnvelopeFactory(config.site.id, self.gateway.id)
         timezone = ZoneInfo(config.site.timezone)
         self.station = KioskStation(

@@ -52,6 +52,12 @@ class EdgeMetrics:
             ["reason"],
             registry=registry,
         )
+        self.config_bundles = Counter(
+            "careedge_edge_config_bundles_total",
+            "Signed config bundles offered to the gateway, by result and reason of rejection",
+            ["result", "reason"],
+            registry=registry,
+        )
         self.mqtt_connected = Gauge(
             "careedge_edge_mqtt_connected", "1 while connected to the broker", registry=registry
         )

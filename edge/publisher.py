@@ -23,6 +23,7 @@ from careedge_common import topics
 from careedge_common.config import SiteConfig
 from careedge_common.envelope import rfc3339, utc_now
 from careedge_common.mqtt_client import Will, connect_async, make_client
+from edge.commands import CommandHandler
 from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
 
@@ -59,6 +60,13 @@ class Publisher:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
+        self._commands: dict[str, CommandHandler] = {}
+
+    def handle_commands(self, target: str, handler: CommandHandler) -> None:
+        """Subscribe to ``cmd/{target}`` (on every connect) and publish what ``handler`` replies.
+        Call before ``start``."""
+        self._commands[topics.cmd(self._site, self._gateway, target)] = handler
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -128,6 +136,8 @@ class Publisher:
         if reason.is_failure:
             log.warning("broker refused connection: %s", reason)
             return
+        for topic in self._commands:
+            client.subscribe(topic, qos=1)
         self._post(self._announce)
 
     def _on_disconnect(
@@ -140,6 +150,15 @@ class Publisher:
         self, _client: mqtt.Client, _userdata: Any, mid: int, reason: ReasonCode, _props: Any
     ) -> None:
         self._post(self._handle_puback, mid, reason.is_failure, str(reason))
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._post(self._handle_command, message.topic, bytes(message.payload))
+
+    def _handle_command(self, topic: str, payload: bytes) -> None:
+        handler = self._commands.get(topic)
+        reply = handler(payload) if handler is not None else None
+        if reply is not None:
+            self._client.publish(reply.topic, reply.payload, qos=PUBLISH_QOS)
 
     def _announce(self) -> None:
         """Birth document first, so subscribers know the boot before they see its readings."""

@@ -46,7 +46,13 @@ def site_config(
     return SiteConfig.model_validate(
         {
             "site": {"id": SITE},
-            "broker": {"insecure": True, "host": LOOPBACK, "port": mosquitto.port, "protocol": protocol, "keepalive_s": 10},
+            "broker": {
+                "insecure": True,
+                "host": LOOPBACK,
+                "port": mosquitto.port,
+                "protocol": protocol,
+                "keepalive_s": 10,
+            },
             "bridge": {
                 "client_id": client_id,
                 "sink": sink,

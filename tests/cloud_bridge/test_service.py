@@ -40,7 +40,9 @@ def test_invalid_config_returns_2_with_the_key_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "site.yaml"
-    config.write_text("site: {id: s1}\nbroker: {insecure: true}\nbridge: {store_path: /tmp/x.db, batch_size: 0}\n")
+    config.write_text(
+        "site: {id: s1}\nbroker: {insecure: true}\nbridge: {store_path: /tmp/x.db, batch_size: 0}\n"
+    )
     assert run(config) == 2
     errors = capsys.readouterr().err
     assert f"{config}: bridge.sink: a value (required key)" in errors
@@ -49,7 +51,9 @@ def test_invalid_config_returns_2_with_the_key_path(
 
 def test_config_without_bridge_section_returns_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "site.yaml"
-    config.write_text("site: {id: s1}\nbroker: {insecure: true}\ngateway: {id: gw-1, pseudonym_secret_file: /tmp/secret}\n")
+    config.write_text(
+        "site: {id: s1}\nbroker: {insecure: true}\ngateway: {id: gw-1, pseudonym_secret_file: /tmp/secret}\n"
+    )
     assert run(config) == 2
     assert "bridge: a 'bridge' section" in capsys.readouterr().err
 
@@ -57,7 +61,9 @@ def test_config_without_bridge_section_returns_2(tmp_path: Path, capsys: pytest.
 def test_unreadable_token_returns_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "site.yaml"
     config.write_text(
-        "site: {id: s1}\nbroker: {insecure: true}\nbridge:\n  store_path: " + str(tmp_path / "b.db") + "\n  sink: {kind: influxdb, "
+        "site: {id: s1}\nbroker: {insecure: true}\nbridge:\n  store_path: "
+        + str(tmp_path / "b.db")
+        + "\n  sink: {kind: influxdb, "
         "url: 'http://127.0.0.1:1', org: o, bucket: b, token: {file: " + str(tmp_path / "missing") + "}}\n"
     )
     assert run(config) == 2

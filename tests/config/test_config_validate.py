@@ -124,16 +124,19 @@ def test_duplicate_device_ids_and_duplicate_yaml_keys(tmp_path: Path) -> None:
 
 
 def test_devices_without_gateway_and_empty_file(tmp_path: Path) -> None:
-    assert _problems(tmp_path, "site: {id: a}\nbroker: {insecure: true}\ndevices: [{id: k, kind: hl7_kiosk, port: /dev/x}]\n")[
-        0
-    ].startswith("(root): a 'gateway' section when 'devices' are listed")
+    assert _problems(
+        tmp_path,
+        "site: {id: a}\nbroker: {insecure: true}\ndevices: [{id: k, kind: hl7_kiosk, port: /dev/x}]\n",
+    )[0].startswith("(root): a 'gateway' section when 'devices' are listed")
     assert _problems(tmp_path, "") == ["(root): a mapping of sections, found None"]
 
 
 def test_cli_exit_codes_and_one_line_per_problem(tmp_path: Path) -> None:
     good = _write(tmp_path, MINIMAL_EDGE, "good.yaml")
     bad = _write(
-        tmp_path, "site: {id: a}\nbroker: {insecure: true}\ngateway: {id: g, pseudonym_secret_file: /s, colour: red}\n", "bad.yaml"
+        tmp_path,
+        "site: {id: a}\nbroker: {insecure: true}\ngateway: {id: g, pseudonym_secret_file: /s, colour: red}\n",
+        "bad.yaml",
     )
     runner = CliRunner()
     ok = runner.invoke(app, ["config", "validate", str(good)])
