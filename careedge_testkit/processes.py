@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -21,16 +22,25 @@ def write_config(path: Path, document: dict[str, Any]) -> Path:
 class Daemon:
     """``careedge <command> --config FILE`` with its output in a log file next to the config."""
 
-    def __init__(self, command: str, config: Path) -> None:
+    def __init__(self, command: str, config: Path, extra_args: Sequence[str] = ()) -> None:
         self.command = command
         self.config = config
+        self.extra_args = list(extra_args)
         self.log_path = config.with_name(f"{command}-{config.stem}.log")
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Self:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "careedge", self.command, "--config", str(self.config)],
+                [
+                    sys.executable,
+                    "-m",
+                    "careedge",
+                    self.command,
+                    "--config",
+                    str(self.config),
+                    *self.extra_args,
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -115,7 +115,7 @@ def write_broker(
     issued = [e for e in inventory.issued if e.kind != "broker"] + [_entry("broker", hosts[0], certificate)]
     store.save_inventory(inventory.model_copy(update={"issued": issued}))
     say(f"issued broker certificate for {', '.join(hosts)} until {_day(certificate)}")
-    files = _listener_files(install_dir or folder.resolve())
+    files = listener_files(install_dir or folder.resolve())
     write_public(folder / "careedge-listener.conf", listener_config(files, port, bind).encode())
     say(
         f"wrote {folder / 'careedge-listener.conf'} "
@@ -277,7 +277,7 @@ def _refresh_broker_side(store: ProvisionStore, say: Say) -> None:
     say(f"wrote {store.broker_dir / 'acl'} and {store.broker_dir / 'crl.pem'}")
 
 
-def _listener_files(directory: Path) -> ListenerFiles:
+def listener_files(directory: Path) -> ListenerFiles:
     return ListenerFiles(
         ca=directory / "ca.pem",
         cert=directory / "server.pem",
