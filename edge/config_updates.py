@@ -122,7 +122,6 @@ def startup_config(updates: ConfigUpdates, started_with: SiteConfig) -> SiteConf
     held = updates.held_bundle()
     if held is None:
         return started_with
-    log.info("running config version %d, accepted earlier on cmd/config", held.version)
     updates.running_version = held.version
     return held.config
 

@@ -93,6 +93,8 @@ def run(config_path: Path, site_key: Path | None = None) -> int:
             print(f"{config_path}: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if updates is not None:
+        log.info("running config version %d (0: the unsigned file it started with)", updates.running_version)
     asyncio.run(EdgeDaemon(config, pseudonymiser, roster, metrics=metrics, updates=updates).serve())
     return 0
 
