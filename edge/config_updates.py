@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +23,15 @@ from prometheus_client import Counter
 
 from careedge_common import topics
 from careedge_common.config import IDENTIFIER, SiteConfig
+from careedge_common.files import write_atomically
 from edge.commands import Reply
 from edge.config_bundle import BundleRejected, SignedConfig, verify_bundle
 
 log = logging.getLogger(__name__)
 
 ACCEPTED_FILE = "accepted-config.bundle"
+BUNDLE_MODE = 0o600
+"""A config names the gateway's secret files and its broker; only the edge user reads it."""
 COMMAND_ID = re.compile(IDENTIFIER)
 """A command ID becomes a topic level of its ``cmd-ack``: no wildcards, no slashes."""
 
@@ -72,7 +73,7 @@ class ConfigUpdates:
             self._results.labels(result="rejected", reason=exc.reason).inc()
             log.warning("config bundle rejected (%s): %s", exc.reason, exc.detail)
             raise
-        _write_atomically(self._path, signed.bundle)
+        write_atomically(self._path, signed.bundle, BUNDLE_MODE)
         self.held = signed
         self._results.labels(result="accepted", reason="").inc()
         log.info("config version %d accepted; it applies at the next start", signed.version)
@@ -124,18 +125,3 @@ def startup_config(updates: ConfigUpdates, started_with: SiteConfig) -> SiteConf
         return started_with
     updates.running_version = held.version
     return held.config
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Readers (the next start) see the old bundle or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -20,11 +20,7 @@ provision_app = typer.Typer(
     no_args_is_help=True, help="Set up a site: CA, gateway and bridge certificates, broker, bundles."
 )
 ca_app = typer.Typer(no_args_is_help=True, help="The site certificate authority.")
-gateway_app = typer.Typer(no_args_is_help=True, help="Gateway certificates.")
-bridge_app = typer.Typer(no_args_is_help=True, help="Bridge certificates.")
 provision_app.add_typer(ca_app, name="ca")
-provision_app.add_typer(gateway_app, name="gateway")
-provision_app.add_typer(bridge_app, name="bridge")
 
 DirOption = Annotated[
     Path,
@@ -85,43 +81,31 @@ def ca_import(
     _run(lambda: operations.import_ca(ProvisionStore(directory), settings, cert, key, _say))
 
 
-def _issue(kind: Kind, identity: str, directory: Path, days: int | None, renew: bool) -> None:
-    store = ProvisionStore(directory)
-    _run(lambda: operations.issue(store, kind, _identity(identity), days, renew, _say))
+def _identity_commands(kind: Kind) -> typer.Typer:
+    """``issue`` and ``revoke`` for one kind of client; gateways and bridges differ only in name."""
+    kind_app = typer.Typer(no_args_is_help=True, help=f"{kind.capitalize()} certificates.")
+
+    @kind_app.command("issue")
+    def issue(
+        identity: IdArgument,
+        directory: DirOption = DEFAULT_DIR,
+        days: DaysOption = None,
+        renew: RenewOption = False,
+    ) -> None:
+        """Key and certificate (the ID is the certificate's CN, the broker's name for the client)."""
+        store = ProvisionStore(directory)
+        _run(lambda: operations.issue(store, kind, _identity(identity), days, renew, _say))
+
+    @kind_app.command("revoke")
+    def revoke(identity: IdArgument, directory: DirOption = DEFAULT_DIR) -> None:
+        """Revoke: new CRL and ACL; the broker refuses the certificate after a restart."""
+        _run(lambda: operations.revoke(ProvisionStore(directory), kind, _identity(identity), _say))
+
+    return kind_app
 
 
-@gateway_app.command("issue")
-def gateway_issue(
-    gateway_id: IdArgument,
-    directory: DirOption = DEFAULT_DIR,
-    days: DaysOption = None,
-    renew: RenewOption = False,
-) -> None:
-    """Key and certificate for a gateway (its ID is the certificate's CN)."""
-    _issue("gateway", gateway_id, directory, days, renew)
-
-
-@gateway_app.command("revoke")
-def gateway_revoke(gateway_id: IdArgument, directory: DirOption = DEFAULT_DIR) -> None:
-    """Revoke a gateway: new CRL and ACL; the broker refuses it after a restart."""
-    _run(lambda: operations.revoke(ProvisionStore(directory), "gateway", _identity(gateway_id), _say))
-
-
-@bridge_app.command("issue")
-def bridge_issue(
-    bridge_id: IdArgument,
-    directory: DirOption = DEFAULT_DIR,
-    days: DaysOption = None,
-    renew: RenewOption = False,
-) -> None:
-    """Key and certificate for a cloud bridge (its ID is the certificate's CN)."""
-    _issue("bridge", bridge_id, directory, days, renew)
-
-
-@bridge_app.command("revoke")
-def bridge_revoke(bridge_id: IdArgument, directory: DirOption = DEFAULT_DIR) -> None:
-    """Revoke a bridge: new CRL and ACL; the broker refuses it after a restart."""
-    _run(lambda: operations.revoke(ProvisionStore(directory), "bridge", _identity(bridge_id), _say))
+provision_app.add_typer(_identity_commands("gateway"), name="gateway")
+provision_app.add_typer(_identity_commands("bridge"), name="bridge")
 
 
 @provision_app.command()

@@ -16,8 +16,6 @@ never sees half a key and no umask can widen them.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -26,11 +24,11 @@ import yaml
 from pydantic import Field, ValidationError
 
 from careedge_common.config import Identifier, StrictModel
+from careedge_common.files import write_atomically
 
 Kind = Literal["gateway", "bridge", "broker"]
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
-DIRECTORY_MODE = 0o700
 
 
 class ProvisionError(Exception):
@@ -127,23 +125,8 @@ class ProvisionStore:
 
 
 def write_secret(path: Path, data: bytes) -> None:
-    _write(path, data, SECRET_MODE)
+    write_atomically(path, data, SECRET_MODE)
 
 
 def write_public(path: Path, data: bytes) -> None:
-    _write(path, data, PUBLIC_MODE)
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    path.parent.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data, PUBLIC_MODE)

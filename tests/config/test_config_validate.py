@@ -160,3 +160,24 @@ def test_cli_process_prints_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(f"{bad}: (yaml): valid YAML, found ")
+
+
+PLAIN_TCP_PROBLEM = (
+    "broker: a 'tls' section (ca_file, cert_file, key_file), or 'insecure: true' to allow plain TCP, "
+    "found neither"
+)
+GATEWAY = "gateway: {id: gw-1, pseudonym_secret_file: /etc/careedge/secret}\n"
+
+
+def test_plain_tcp_broker_needs_insecure_written_out(tmp_path: Path) -> None:
+    assert _problems(tmp_path, "site: {id: a}\nbroker: {host: mqtt.example, port: 1883}\n" + GATEWAY) == [
+        PLAIN_TCP_PROBLEM
+    ]
+    assert _problems(tmp_path, "site: {id: a}\n" + GATEWAY) == [
+        "broker: a value (required key), found nothing"
+    ]
+
+
+def test_tls_and_insecure_together_are_contradictory(tmp_path: Path) -> None:
+    text = "site: {id: a}\nbroker: {insecure: true, tls: {ca_file: /ca.pem}}\n" + GATEWAY
+    assert _problems(tmp_path, text) == ["broker: either a 'tls' section or 'insecure: true', found both"]

@@ -92,19 +92,12 @@ class Probe:
 
     def outcome(self) -> str:
         """'connected' or 'refused', whichever the broker says first."""
-        return str(
-            wait_until(
-                lambda: (
-                    "connected"
-                    if self.connack is not None and not self.connack.is_failure
-                    else "refused"
-                    if self.failures or (self.connack is not None and self.connack.is_failure)
-                    else None
-                ),
-                TIMEOUT,
-                "the broker to accept or refuse the connection",
-            )
-        )
+        return str(wait_until(self._outcome, TIMEOUT, "the broker to accept or refuse the connection"))
+
+    def _outcome(self) -> str | None:
+        if self.connack is not None:
+            return "refused" if self.connack.is_failure else "connected"
+        return "refused" if self.failures else None
 
     def subscribe(self, topic: str) -> ReasonCode:
         _result, mid = self.client.subscribe(topic, qos=1)
