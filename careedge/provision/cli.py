@@ -133,7 +133,10 @@ def bundle(
     store = ProvisionStore(directory)
 
     def sign() -> None:
-        text = store.read(config).decode("utf-8", errors="replace")
+        try:
+            text = store.read(config).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProvisionError(f"{config} is not UTF-8 text: {exc}") from exc
         operations.sign_bundle(store, _identity(gateway_id), text, _say)
 
     _run(sign)

@@ -127,3 +127,18 @@ class Probe:
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         with self._lock:
             self.messages.append((message.topic, bytes(message.payload)))
+
+
+class GeneratedConfigMosquitto(Mosquitto):
+    """Mosquitto run on ``careedge-listener.conf`` exactly as ``provision broker`` wrote it."""
+
+    def __init__(self, store: ProvisionStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def _command(self) -> list[str]:
+        operations.write_broker(self.store, (LOOPBACK,), self.port, LOOPBACK, None, quiet)
+        listener = (self.store.broker_dir / "careedge-listener.conf").read_text(encoding="utf-8")
+        config = self.workdir / "careedge-only.conf"
+        config.write_text(f"user root\n{listener}", encoding="utf-8")
+        return [*super()._command()[:-1], str(config)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from provision_kit import SITE, Probe, client_config, quiet
+from provision_kit import SITE, GeneratedConfigMosquitto, Probe, client_config, quiet
 
 from careedge.provision import operations
 from careedge.provision.mosquitto import acl_file
@@ -107,3 +107,14 @@ def test_connection_without_client_certificate_is_refused(
     with Probe(config, "anonymous") as anonymous:
         assert anonymous.outcome() == "refused"
         assert anonymous.connack is None
+
+
+def test_the_generated_listener_config_runs_as_written(site: ProvisionStore) -> None:
+    with GeneratedConfigMosquitto(site) as broker:
+        assert "allow_anonymous false" in (site.broker_dir / "careedge-listener.conf").read_text()
+        with Probe(client_config(site, broker, "gateway", "gw-1"), "gw-1") as gateway:
+            assert gateway.outcome() == "connected"
+            assert not gateway.publish(topics.vitals(SITE, "gw-1", "kiosk-1"), b"{}").is_failure
+            assert gateway.publish(topics.vitals(SITE, "gw-2", "kiosk-1"), b"{}").value == NOT_AUTHORIZED
+        with Probe(client_config(site, broker, "gateway", "gw-1", with_cert=False), "anonymous") as anonymous:
+            assert anonymous.outcome() == "refused"
