@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from careedge_common.codes import BY_CODE
+from careedge_common.config_modbus import ModbusSettings
 from careedge_common.config_signing import ConfigSigning
 
 IDENTIFIER = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -145,13 +146,14 @@ class IdCodeFormat(StrictModel):
         return value
 
 
-DEVICES_WITHOUT_USERS = frozenset({"hl7_kiosk", "id_reader", "astm_poc"})
+DEVICES_WITHOUT_USERS = frozenset({"hl7_kiosk", "id_reader", "astm_poc", "modbus_cabinet"})
 """Kinds that never report a device user number: HL7 kiosks and analyzers send the patient ID itself."""
 SESSION_BOUND_KINDS: frozenset[str] = frozenset({"ble_health"})
 """Kinds residents use at the kiosk station, whose subject-less readings take the session's subject.
 HL7 kiosks and ASTM analyzers carry their own patient ID: without one a reading stays unbound."""
 SERIAL_KINDS = frozenset({"hl7_kiosk", "id_reader", "astm_poc"})
-"""Kinds on a serial line (``port``); the others are Bluetooth LE (``addresses``)."""
+"""Kinds on a serial line (``port``); ``modbus_cabinet`` is on Modbus TCP or RTU, the others are
+Bluetooth LE (``addresses``)."""
 BLE_PROFILES = (
     "blood_pressure",
     "thermometer",
@@ -189,14 +191,17 @@ class AstmSettings(StrictModel):
 
 class DeviceConfig(StrictModel):
     id: Identifier
-    kind: Literal["hl7_kiosk", "id_reader", "astm_poc", "ble_health"]
-    transport: Literal["serial", "ble"] = "serial"
-    """``ble`` for ``ble_health`` (write it out), ``serial`` for every other kind."""
+    kind: Literal["hl7_kiosk", "id_reader", "astm_poc", "ble_health", "modbus_cabinet"]
+    transport: Literal["serial", "ble", "modbus_tcp", "modbus_rtu"] = "serial"
+    """``ble`` for ``ble_health``, ``modbus_tcp`` or ``modbus_rtu`` for ``modbus_cabinet`` (write
+    them out), ``serial`` for every other kind."""
     port: str | None = Field(default=None, min_length=1)
-    """Serial kinds only, required there: a device path (/dev/ttyUSB0, /dev/serial/by-id/...) or a
-    pyserial URL (socket://host:port)."""
+    """Serial kinds and ``modbus_rtu`` only, required there: a device path (/dev/ttyUSB0,
+    /dev/serial/by-id/...) or a pyserial URL (socket://host:port)."""
     serial: SerialSettings = SerialSettings()
-    """Serial kinds only (default 9600 8N1)."""
+    """Serial kinds and ``modbus_rtu`` only (default 9600 8N1)."""
+    modbus: ModbusSettings | None = None
+    """``modbus_cabinet`` only, required there: profile, polling, timeouts, and the TCP address."""
     profile: BleProfile | None = None
     """``ble_health`` only, required there: which SIG GATT profile the device speaks."""
     addresses: list[BleAddress] = []
@@ -222,7 +227,14 @@ class DeviceConfig(StrictModel):
             raise ValueError(f"astm only for kind astm_poc, not {self.kind}")
         if self.user_map and self.kind in DEVICES_WITHOUT_USERS:
             raise ValueError(f"user_map only for devices that report a user number, not {self.kind}")
-        problems = self._serial_problems() if self.kind in SERIAL_KINDS else self._ble_problems()
+        if self.modbus is not None and self.kind != "modbus_cabinet":
+            raise ValueError(f"modbus only for kind modbus_cabinet, not {self.kind}")
+        if self.kind == "modbus_cabinet":
+            problems = self._modbus_problems()
+        elif self.kind in SERIAL_KINDS:
+            problems = self._serial_problems()
+        else:
+            problems = self._ble_problems()
         if problems:
             raise ValidationError.from_exception_data(
                 type(self).__name__,
@@ -244,6 +256,41 @@ class DeviceConfig(StrictModel):
             problems.append(
                 ("port", f"a device path or URL (required for kind {self.kind}), found nothing", None)
             )
+        return problems + self._no_ble_options()
+
+    def _modbus_problems(self) -> list[tuple[str, str, object]]:
+        problems = self._no_ble_options()
+        if self.transport not in ("modbus_tcp", "modbus_rtu"):
+            problems.append(
+                ("transport", f"'modbus_tcp' or 'modbus_rtu' for kind {self.kind}", self.transport)
+            )
+        if self.modbus is None:
+            problems.append(
+                ("modbus", f"a modbus section with a profile (required for kind {self.kind})", None)
+            )
+            return problems
+        if self.transport == "modbus_tcp":
+            if self.modbus.host is None:
+                problems.append(("modbus", "a host for transport modbus_tcp, found none", None))
+            if self.port is not None:
+                problems.append(
+                    ("port", "no port for modbus_tcp (modbus.host and modbus.tcp_port)", self.port)
+                )
+            if "serial" in self.model_fields_set:
+                problems.append(
+                    ("serial", "no serial settings for modbus_tcp, found a 'serial' section", None)
+                )
+        elif self.transport == "modbus_rtu":
+            if self.port is None:
+                problems.append(
+                    ("port", "a device path or URL (required for modbus_rtu), found nothing", None)
+                )
+            if self.modbus.host is not None:
+                problems.append(("modbus", "no host for modbus_rtu (the bus is 'port')", self.modbus.host))
+        return problems
+
+    def _no_ble_options(self) -> list[tuple[str, str, object]]:
+        problems: list[tuple[str, str, object]] = []
         for key in ("profile", "adapter"):
             if getattr(self, key) is not None:
                 problems.append((key, f"no {key} (only for kind ble_health)", getattr(self, key)))

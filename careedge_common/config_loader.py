@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from careedge_common.config import SiteConfig
 
 _MAX_FOUND = 60
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ConfigError(Exception):
@@ -45,16 +47,26 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def load_config(path: Path) -> SiteConfig:
     """Parse and validate one file; raise ``ConfigError`` listing every problem found."""
+    return load_yaml_model(path, SiteConfig)
+
+
+def load_yaml_model(path: Path, model: type[ModelT]) -> ModelT:
+    """Parse one YAML file into ``model`` (site config, a device profile); raise ``ConfigError``
+    with one ``FILE: key.path: expected, found`` line per problem."""
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{name}: (file): a readable UTF-8 YAML file, found {exc}"]) from exc
-    return parse_config(text, name)
+    return parse_yaml_model(text, name, model)
 
 
 def parse_config(text: str, name: str) -> SiteConfig:
     """Validate YAML text that did not come from a file (a signed bundle); ``name`` heads each line."""
+    return parse_yaml_model(text, name, SiteConfig)
+
+
+def parse_yaml_model(text: str, name: str, model: type[ModelT]) -> ModelT:
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -62,7 +74,7 @@ def parse_config(text: str, name: str) -> SiteConfig:
     if not isinstance(data, dict):
         raise ConfigError([f"{name}: (root): a mapping of sections, found {_short(data)}"])
     try:
-        return SiteConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(list(_format_errors(name, data, exc))) from exc
 

@@ -204,7 +204,7 @@ class EdgeDaemon:
                 keep=self.glucose.record if device.profile == "glucose_meter" else None,
             )
             for device in config.devices
-            if device.kind != "id_reader"
+            if device.kind not in ("id_reader", "modbus_cabinet")
         ]
 
     def _rejection_counter(self, device_id: str) -> Any:

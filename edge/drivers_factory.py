@@ -79,6 +79,10 @@ def make_driver(
             return _ble_driver(device, timezone=timezone, on_rejected=on_rejected, ble=ble)
         case "id_reader":
             raise ValueError(f"{device.id}: an id_reader yields identifications, not readings")
+        case "modbus_cabinet":
+            raise ValueError(
+                f"{device.id}: a modbus_cabinet is driven by the cabinet workflow, not read for readings"
+            )
 
 
 def _ble_driver(
