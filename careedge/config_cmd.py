@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from careedge_common.config import json_schema
+from careedge_common.config import SiteConfig, json_schema
 from careedge_common.config_loader import ConfigError, load_config
+from drivers.modbus.profile import load_profile
 
 config_app = typer.Typer(no_args_is_help=True, help="Check site config files.")
 
@@ -18,15 +19,49 @@ EXIT_INVALID = 2
 
 @config_app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="Site config YAML files.")]) -> None:
-    """Exit 0 when every file is valid; else print one line per problem and exit 2."""
+    """Exit 0 when every file (and every device profile it names) is valid; else print one line
+    per problem and exit 2."""
     problems: list[str] = []
     for path in files:
         try:
-            load_config(path)
+            config = load_config(path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        found = _profile_problems(path, config)
+        problems.extend(found)
+        if not found:
+            typer.echo(f"{path}: ok")
+    _report(problems)
+
+
+@config_app.command()
+def profile(files: Annotated[list[Path], typer.Argument(help="Device profile YAML files.")]) -> None:
+    """Check device profiles (config/profiles/*.yaml) like site files: exit 2 with one line per problem."""
+    problems: list[str] = []
+    for path in files:
+        try:
+            load_profile(path)
         except ConfigError as exc:
             problems.extend(exc.problems)
         else:
             typer.echo(f"{path}: ok")
+    _report(problems)
+
+
+def _profile_problems(path: Path, config: SiteConfig) -> list[str]:
+    """Problems of the profiles a site file's Modbus devices name (relative to the site file)."""
+    problems: list[str] = []
+    for device in config.devices:
+        if device.modbus is not None:
+            try:
+                load_profile(path.parent / device.modbus.profile)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+    return problems
+
+
+def _report(problems: list[str]) -> None:
     for line in problems:
         typer.echo(line, err=True)
     if problems:

@@ -227,14 +227,18 @@ class DeviceConfig(StrictModel):
             raise ValueError(f"astm only for kind astm_poc, not {self.kind}")
         if self.user_map and self.kind in DEVICES_WITHOUT_USERS:
             raise ValueError(f"user_map only for devices that report a user number, not {self.kind}")
-        if self.modbus is not None and self.kind != "modbus_cabinet":
-            raise ValueError(f"modbus only for kind modbus_cabinet, not {self.kind}")
         if self.kind == "modbus_cabinet":
             problems = self._modbus_problems()
-        elif self.kind in SERIAL_KINDS:
-            problems = self._serial_problems()
         else:
-            problems = self._ble_problems()
+            problems = self._serial_problems() if self.kind in SERIAL_KINDS else self._ble_problems()
+            if self.modbus is not None:
+                problems.append(
+                    (
+                        "modbus",
+                        "no modbus section (only for kind modbus_cabinet), found a 'modbus' section",
+                        None,
+                    )
+                )
         if problems:
             raise ValidationError.from_exception_data(
                 type(self).__name__,

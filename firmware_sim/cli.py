@@ -25,6 +25,7 @@ from firmware_sim.astm.simulator import (
 )
 from firmware_sim.astm.simulator import DEFAULT_RESIDENTS as ASTM_RESIDENTS
 from firmware_sim.astm.simulator import DeliveryOutcome as AstmOutcome
+from firmware_sim.cabinet.command import cabinet
 from firmware_sim.kiosk.faults import parse_fault_rates
 from firmware_sim.kiosk.residents import IdStyle, ResidentFileError, load_residents
 from firmware_sim.kiosk.simulator import (
@@ -42,6 +43,7 @@ from firmware_sim.kiosk.units import UnitsMode
 from firmware_sim.kiosk.vitals import MeasurementKind
 
 sim_app = typer.Typer(no_args_is_help=True, help="Simulated devices for demos and tests.")
+sim_app.command(name="cabinet")(cabinet)
 
 SECONDS_PER_MINUTE = 60.0
 EXIT_SIMULATOR_FAILED = 1

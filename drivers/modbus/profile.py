@@ -130,20 +130,31 @@ class Mailbox(StrictModel):
     opcodes: dict[CommandName, Annotated[int, Field(ge=0, le=65535)]]
     statuses: dict[MailboxStatusName, Annotated[int, Field(ge=0, le=65535)]]
 
-    @model_validator(mode="after")
-    def _complete_and_distinct(self) -> Self:
-        for what, table, names in (
-            ("opcodes", self.opcodes, COMMANDS),
-            ("statuses", self.statuses, MAILBOX_STATUSES),
-        ):
-            missing = [name for name in names if name not in table]
-            if missing:
-                raise ValueError(f"{what} for {', '.join(names)}, missing {', '.join(missing)}")
-            if len(set(table.values())) != len(table):
-                raise ValueError(f"distinct {what} values, found {table}")
-        if self.command_id.type not in ("uint16", "uint32"):
-            raise ValueError(f"command_id of type uint16 or uint32, found {self.command_id.type}")
-        return self
+    @field_validator("opcodes")
+    @classmethod
+    def _every_command(cls, value: dict[str, int]) -> dict[str, int]:
+        return _complete_and_distinct("opcodes", value, COMMANDS)
+
+    @field_validator("statuses")
+    @classmethod
+    def _every_status(cls, value: dict[str, int]) -> dict[str, int]:
+        return _complete_and_distinct("statuses", value, MAILBOX_STATUSES)
+
+    @field_validator("command_id")
+    @classmethod
+    def _unsigned_id(cls, value: RegisterPoint) -> RegisterPoint:
+        if value.type not in ("uint16", "uint32"):
+            raise ValueError(f"a command_id of type uint16 or uint32, found {value.type}")
+        return value
+
+
+def _complete_and_distinct(what: str, table: dict[str, int], names: tuple[str, ...]) -> dict[str, int]:
+    missing = [name for name in names if name not in table]
+    if missing:
+        raise ValueError(f"{what} for {', '.join(names)}, missing {', '.join(missing)}")
+    if len(set(table.values())) != len(table):
+        raise ValueError(f"distinct {what} values, found {table}")
+    return table
 
 
 class HoldingRegisters(StrictModel):
@@ -203,7 +214,9 @@ class CabinetProfile(StrictModel):
                     break
             taken.setdefault(point.table, []).append((point.address, point.address + point.width, point.key))
         if problems:
-            unique = {tuple(problem["loc"]): problem for problem in problems}
+            unique: dict[tuple[int | str, ...], InitErrorDetails] = {}
+            for problem in problems:
+                unique.setdefault(tuple(problem["loc"]), problem)
             raise ValidationError.from_exception_data(type(self).__name__, list(unique.values()))
         return self
 

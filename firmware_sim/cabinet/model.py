@@ -111,6 +111,8 @@ class CabinetModel:
         closes it again (the ``--resident`` mode of ``careedge sim cabinet``)."""
         self.served: deque[ServedRequest] = deque(maxlen=SERVED_KEPT)
         """The newest requests answered, oldest first (tests count them; ``clear_served`` empties it)."""
+        self.answered = 0
+        """Requests answered since start (normally or with an exception)."""
         self.ignored = 0
         """Requests left unanswered (no-response and power-off faults)."""
         for slot in slots:
@@ -268,7 +270,7 @@ class CabinetModel:
             if fault is None:
                 values = [self._image[table].get(a) for a in range(address, address + count)]
                 fault = EXCEPTION_ILLEGAL_ADDRESS if None in values else None
-            self.served.append(ServedRequest(function_code, address, count, fault))
+            self._served(ServedRequest(function_code, address, count, fault))
             if fault is not None:
                 return fault
             return [int(value or 0) for value in values]
@@ -281,7 +283,7 @@ class CabinetModel:
             span = range(address, address + len(values))
             if fault is None and any(a not in self._image[table] for a in span):
                 fault = EXCEPTION_ILLEGAL_ADDRESS
-            self.served.append(ServedRequest(function_code, address, len(values), fault))
+            self._served(ServedRequest(function_code, address, len(values), fault))
             if fault is not None:
                 return fault
             for a, value in zip(span, values, strict=True):
@@ -304,6 +306,10 @@ class CabinetModel:
             self._advance()
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _served(self, request: ServedRequest) -> None:
+        self.served.append(request)
+        self.answered += 1
 
     def _take_exception(self) -> int | None:
         if self._exception is None:

@@ -181,3 +181,71 @@ def test_plain_tcp_broker_needs_insecure_written_out(tmp_path: Path) -> None:
 def test_tls_and_insecure_together_are_contradictory(tmp_path: Path) -> None:
     text = "site: {id: a}\nbroker: {insecure: true, tls: {ca_file: /ca.pem}}\n" + GATEWAY
     assert _problems(tmp_path, text) == ["broker: either a 'tls' section or 'insecure: true', found both"]
+
+
+MODBUS_EDGE = """\
+site: {id: home-a}
+broker: {insecure: true}
+gateway: {id: gw-1, pseudonym_secret_file: /etc/careedge/secret}
+devices:
+  - {id: cabinet-1, kind: modbus_cabinet, transport: modbus_tcp, modbus: {profile: p.yaml, host: 10.0.0.5}}
+  - id: cabinet-2
+    kind: modbus_cabinet
+    transport: modbus_rtu
+    port: /dev/ttyUSB3
+    serial: {baudrate: 19200, parity: E}
+    modbus: {profile: p.yaml, poll_interval_s: 2, retries: 0}
+"""
+
+
+def test_modbus_cabinets_on_tcp_and_rtu_validate(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, MODBUS_EDGE))
+    tcp, rtu = config.devices
+    assert tcp.modbus is not None
+    assert (tcp.modbus.tcp_port, tcp.modbus.timeout_s) == (502, 1.0)
+    assert rtu.modbus is not None
+    assert (rtu.modbus.retries, rtu.serial.parity) == (0, "E")
+
+
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [
+        (
+            "{id: c, kind: modbus_cabinet, modbus: {profile: p.yaml, host: h}}",
+            "devices[0].transport: 'modbus_tcp' or 'modbus_rtu' for kind modbus_cabinet, found 'serial'",
+        ),
+        (
+            "{id: c, kind: modbus_cabinet, transport: modbus_tcp, modbus: {profile: p.yaml}}",
+            "devices[0].modbus: a host for transport modbus_tcp, found none",
+        ),
+        (
+            "{id: c, kind: modbus_cabinet, transport: modbus_rtu, modbus: {profile: p.yaml}}",
+            "devices[0].port: a device path or URL (required for modbus_rtu), found nothing",
+        ),
+        (
+            "{id: c, kind: modbus_cabinet, transport: modbus_tcp}",
+            "devices[0].modbus: a modbus section with a profile (required for kind modbus_cabinet), "
+            "found None",
+        ),
+        (
+            "{id: c, kind: hl7_kiosk, port: /dev/ttyUSB0, modbus: {profile: p.yaml}}",
+            "devices[0].modbus: no modbus section (only for kind modbus_cabinet), found a 'modbus' section",
+        ),
+        (
+            "{id: c, kind: modbus_cabinet, transport: modbus_tcp, "
+            "modbus: {profile: p.yaml, host: h, timeout_s: 0}}",
+            "devices[0].modbus.timeout_s: a value that is greater than 0, found 0",
+        ),
+    ],
+)
+def test_modbus_cabinet_options_are_checked(tmp_path: Path, device: str, expected: str) -> None:
+    text = MINIMAL_EDGE.replace("{id: kiosk-1, kind: hl7_kiosk, port: /dev/ttyUSB0}", device)
+    assert _problems(tmp_path, text) == [expected]
+
+
+def test_validate_checks_the_profiles_modbus_devices_name(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text("model: x\nunit_id: 1\n", encoding="utf-8")
+    site = _write(tmp_path, MODBUS_EDGE)
+    result = CliRunner().invoke(app, ["config", "validate", str(site)])
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'p.yaml'}: slots: a value (required key), found nothing" in result.stderr
