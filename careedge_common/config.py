@@ -270,7 +270,11 @@ class DeviceConfig(StrictModel):
             )
         if self.modbus is None:
             problems.append(
-                ("modbus", f"a modbus section with a profile (required for kind {self.kind})", None)
+                (
+                    "modbus",
+                    f"a modbus section with a profile (required for kind {self.kind}), found nothing",
+                    None,
+                )
             )
             return problems
         if self.transport == "modbus_tcp":

@@ -225,7 +225,7 @@ def test_modbus_cabinets_on_tcp_and_rtu_validate(tmp_path: Path) -> None:
         (
             "{id: c, kind: modbus_cabinet, transport: modbus_tcp}",
             "devices[0].modbus: a modbus section with a profile (required for kind modbus_cabinet), "
-            "found None",
+            "found nothing",
         ),
         (
             "{id: c, kind: hl7_kiosk, port: /dev/ttyUSB0, modbus: {profile: p.yaml}}",
