@@ -154,7 +154,8 @@ def main() -> None:
         runs = ", ".join(f"{result.polls_per_s:,.0f}" for result in results)
         print(
             f"| {name} | **{median('polls_per_s'):,.0f}** | {median('median_ms'):.2f} | "
-            f"**{median('p99_ms'):.2f}** | {median('poller_cpu_s'):.1f} | {median('simulator_cpu_s'):.1f} | {runs} |",
+            f"**{median('p99_ms'):.2f}** | {median('poller_cpu_s'):.1f} | "
+            f"{median('simulator_cpu_s'):.1f} | {runs} |",
             flush=True,
         )
 
