@@ -110,8 +110,6 @@ class ModbusLink:
         self._name = name
         self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
         self._backoff = Backoff(policy.reconnect_initial_s, policy.reconnect_max_s)
-        self.requests_sent = 0
-        """Requests put on the wire, retries included (for metrics and tests)."""
 
     @property
     def connected(self) -> bool:
@@ -188,7 +186,6 @@ class ModbusLink:
         failure: ModbusError | None = None
         for _attempt in range(self._policy.retries + 1):
             client = await self._connected_client()
-            self.requests_sent += 1
             try:
                 response = await request(client)
             except ModbusIOException as exc:

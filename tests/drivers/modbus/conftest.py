@@ -106,9 +106,13 @@ async def eventually(attempt: Callable[[], Awaitable[T]], what: str, timeout: fl
         await asyncio.sleep(0.05)
 
 
-async def until(condition: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
+async def until(
+    condition: Callable[[], bool], what: str, timeout: float = WAIT_S, interval: float = 0.01
+) -> None:
+    """Wait for ``condition``; ``interval`` 0 checks at every turn of the event loop (to catch a
+    state that lasts only until the next request completes)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0)
+        await asyncio.sleep(interval)

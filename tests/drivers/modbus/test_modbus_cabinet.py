@@ -180,7 +180,7 @@ async def test_a_command_issued_during_a_poll_goes_before_the_rest_of_it(rig: Ri
     rig.model.clear_served()
     served_before = len(queue.served)
     poll = asyncio.create_task(rig.cabinet.poll())
-    await until(lambda: len(queue.served) > served_before, "the first poll request on the wire")
+    await until(lambda: len(queue.served) > served_before, "the first poll request on the wire", interval=0)
     assert queue.pending == blocks - 1
     await rig.cabinet.unlock_slot(6)
     await poll
