@@ -195,7 +195,13 @@ class ModbusLink:
                 self.close()
                 raise DeviceUnavailable(f"{self._name}: link lost: {exc}") from exc
             if not response.isError():
-                return response
+                if response.function_code == function_code:
+                    return response
+                failure = DeviceTimeout(
+                    f"{self._name}: function {response.function_code} answered function {function_code} "
+                    "(a late answer to an earlier request)"
+                )
+                continue
             error = exception_for(function_code, int(getattr(response, "exception_code", 0)))
             if not isinstance(error, RETRYABLE_EXCEPTIONS):
                 raise error
