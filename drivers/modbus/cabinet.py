@@ -113,6 +113,10 @@ class ModbusCabinet:
         self._command_timeout_s = command_timeout_s
         self._points = list(profile.points())
         self._plan = plan_reads(self._points, profile.max_read_registers, profile.max_read_bits)
+        self._layout = _locate(self._points, self._plan)
+        self._positions: dict[str, list[int]] = {}
+        for position, point in enumerate(self._points):
+            self._positions.setdefault(point.name, []).append(position)
 
     @classmethod
     def from_config(cls, device: DeviceConfig, site_dir: Path) -> ModbusCabinet:
@@ -148,8 +152,7 @@ class ModbusCabinet:
         results = await asyncio.gather(
             *(self._bus.queue.submit(Priority.POLL, self._reader(block)) for block in self._plan)
         )
-        values = self._decode(self._points, self._plan, results)
-        return self._snapshot(values)
+        return self._snapshot(self._decode(self._points, self._layout, results))
 
     def _reader(self, block: ReadBlock) -> Callable[[], Awaitable[list[int] | list[bool]]]:
         return lambda: self._bus.link.read(block, self.profile.unit_id)
@@ -183,8 +186,7 @@ class ModbusCabinet:
         index = self._slot_index(slot)
         names = ("drawer_unlock", "drawer_open", "slot_occupied", "slot_count")
         points = [self.profile.point(name, index) for name in names]
-        values = await self._command(lambda: self._read_points(points))
-        unlocked, drawer_open, occupied, count = (values[point] for point in points)
+        unlocked, drawer_open, occupied, count = await self._command(lambda: self._read_points(points))
         return SlotState(slot, bool(unlocked), bool(drawer_open), bool(occupied), int(count))
 
     async def unlock_slot(self, slot: int) -> None:
@@ -211,8 +213,7 @@ class ModbusCabinet:
 
     async def read_mailbox(self) -> MailboxState:
         points = [self.profile.point(name) for name in MAILBOX_FIELDS]
-        values = await self._command(lambda: self._read_points(points))
-        return self._mailbox(values[point] for point in points)
+        return self._mailbox(await self._command(lambda: self._read_points(points)))
 
     async def run_command(self, command_id: int, command: CommandName, argument: int = 0) -> MailboxState:
         """Put a command in the controller's mailbox and wait until it reports ``done``.
@@ -244,7 +245,7 @@ class ModbusCabinet:
     async def _write_bits(self, point: Point, value: bool) -> None:
         async def write_and_verify() -> None:
             await self._bus.link.write_coils(point.address, [value], self.profile.unit_id)
-            read_back = (await self._read_points([point]))[point]
+            read_back = (await self._read_points([point]))[0]
             if bool(read_back) != value:
                 raise WriteNotVerified(self._where(point), value, bool(read_back))
 
@@ -277,33 +278,30 @@ class ModbusCabinet:
         for address, words in merged:
             await self._bus.link.write_registers(address, words, self.profile.unit_id)
 
-    async def _read_points(self, points: Sequence[Point]) -> dict[Point, float]:
+    async def _read_points(self, points: Sequence[Point]) -> list[float]:
+        """The points' values, in the order given, read now (the caller holds the queue's turn)."""
         plan = plan_reads(points, self.profile.max_read_registers, self.profile.max_read_bits)
         results = [await self._bus.link.read(block, self.profile.unit_id) for block in plan]
-        return self._decode(points, plan, results)
+        return self._decode(points, _locate(points, plan), results)
 
     def _decode(
-        self, points: Sequence[Point], plan: Sequence[ReadBlock], results: Sequence[list[int] | list[bool]]
-    ) -> dict[Point, float]:
-        values: dict[Point, float] = {}
-        for point in points:
-            for block, result in zip(plan, results, strict=True):
-                if block.covers(point):
-                    offset = point.address - block.address
-                    raw = result[offset : offset + point.width]
-                    values[point] = self._decode_one(point, [int(word) for word in raw])
-                    break
-        return values
+        self,
+        points: Sequence[Point],
+        layout: Sequence[tuple[int, int]],
+        results: Sequence[list[int] | list[bool]],
+    ) -> list[float]:
+        return [
+            self._decode_one(point, [int(word) for word in results[block][offset : offset + point.width]])
+            for point, (block, offset) in zip(points, layout, strict=True)
+        ]
 
     def _decode_one(self, point: Point, raw: list[int]) -> float:
         if point.type == "bool":
             return float(bool(raw[0]))
         return decode(raw, point.type, point.scale, self.profile.word_order, self.profile.byte_order)
 
-    def _snapshot(self, values: dict[Point, float]) -> CabinetSnapshot:
-        by_name: dict[str, list[float]] = {}
-        for point in self._points:
-            by_name.setdefault(point.name, []).append(values[point])
+    def _snapshot(self, values: list[float]) -> CabinetSnapshot:
+        by_name = {name: [values[i] for i in positions] for name, positions in self._positions.items()}
         compartments = self.profile.compartments
 
         def per_compartment(name: str) -> dict[str, float]:
@@ -346,6 +344,15 @@ class ModbusCabinet:
 
     def _where(self, point: Point) -> str:
         return f"{self.name}: {'.'.join(point.key)}[{point.index}]"
+
+
+def _locate(points: Sequence[Point], plan: Sequence[ReadBlock]) -> list[tuple[int, int]]:
+    """For each point, which request of ``plan`` holds it and at which offset."""
+    layout: list[tuple[int, int]] = []
+    for point in points:
+        block = next(i for i, candidate in enumerate(plan) if candidate.covers(point))
+        layout.append((block, point.address - plan[block].address))
+    return layout
 
 
 def _merge_writes(writes: list[tuple[int, list[int]]]) -> list[tuple[int, list[int]]]:
