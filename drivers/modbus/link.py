@@ -9,6 +9,7 @@ request behind a sleeping reconnect (a request made while backing off fails at o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -189,6 +190,8 @@ class ModbusLink:
             try:
                 response = await request(client)
             except ModbusIOException as exc:
+                if _being_cancelled():
+                    raise asyncio.CancelledError from exc
                 failure = DeviceTimeout(f"{self._name}: no valid answer to function {function_code}: {exc}")
                 continue
             except ConnectionException as exc:
@@ -208,3 +211,10 @@ class ModbusLink:
             failure = error
         assert failure is not None
         raise failure
+
+
+def _being_cancelled() -> bool:
+    """pymodbus turns the cancellation of a waiting request into ``ModbusIOException``; a task
+    that was asked to stop must still stop (a queue worker swallowing it would never end)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -38,10 +38,12 @@ class RequestQueue:
         self._queue: asyncio.PriorityQueue[tuple[int, int, _Job]] = asyncio.PriorityQueue()
         self._arrival = itertools.count()
         self._worker: asyncio.Task[None] | None = None
+        self._stopping = False
         self.served: list[Priority] = []
         """Priorities in the order jobs ran, newest last (bounded), for tests and diagnostics."""
 
     def start(self) -> None:
+        self._stopping = False
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(
                 self._run(), name=f"modbus-queue-{self._name}"
@@ -49,6 +51,7 @@ class RequestQueue:
 
     async def stop(self) -> None:
         worker, self._worker = self._worker, None
+        self._stopping = True
         if worker is not None:
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
@@ -69,7 +72,7 @@ class RequestQueue:
         return self._queue.qsize()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             priority, _, (job, future) = await self._queue.get()
             if future.cancelled():
                 continue

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from conftest import Rig, until
 
 from drivers.modbus.cabinet import CabinetSnapshot
 from drivers.modbus.errors import DeviceTimeout
 from drivers.modbus.link import Backoff
+
+STOP_GUARD_S = 5.0
+"""Far beyond a stop's real duration; only keeps a regression from hanging the suite."""
 
 
 class Clock:
@@ -49,3 +53,12 @@ async def test_poll_forever_reports_a_failed_poll_and_keeps_polling(tcp_rig: Rig
         await asyncio.gather(polling, return_exceptions=True)
     assert isinstance(errors[0], DeviceTimeout)
     assert snapshots[-1].temperature_c["fridge"] == 9.0
+
+
+async def test_stopping_the_bus_ends_a_request_waiting_for_an_answer(rig: Rig) -> None:
+    rig.model.drop_responses()
+    waiting = asyncio.create_task(rig.cabinet.read_slot(1))
+    await until(lambda: rig.model.ignored >= 1, "the request on the wire")
+    await asyncio.wait_for(rig.cabinet.bus.stop(), STOP_GUARD_S)
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
