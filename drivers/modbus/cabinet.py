@@ -46,12 +46,35 @@ class ModbusBus:
         self.link = link
         self.queue = RequestQueue(name)
 
+    @classmethod
+    def for_device(cls, device: DeviceConfig) -> ModbusBus:
+        """The bus a ``modbus_cabinet`` device's settings describe. Cabinets with the same
+        ``bus_key`` share one line: open one bus for them and pass it to each ``from_config``."""
+        settings = device.modbus
+        if settings is None or device.kind != "modbus_cabinet":
+            raise ValueError(f"{device.id}: not a modbus_cabinet device")
+        if device.transport == "modbus_tcp":
+            assert settings.host is not None
+            make_client = tcp_client(settings.host, settings.tcp_port)
+        else:
+            make_client = rtu_client(device.serial_port, device.serial)
+        return cls(
+            ModbusLink(make_client, LinkPolicy.from_settings(settings), bus_key(device)), bus_key(device)
+        )
+
     def start(self) -> None:
         self.queue.start()
 
     async def stop(self) -> None:
         await self.queue.stop()
         self.link.close()
+
+
+def bus_key(device: DeviceConfig) -> str:
+    """Which line a Modbus device is on: ``tcp:HOST:PORT`` or ``rtu:PORT``."""
+    if device.transport == "modbus_tcp" and device.modbus is not None:
+        return f"tcp:{device.modbus.host}:{device.modbus.tcp_port}"
+    return f"rtu:{device.serial_port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,22 +142,17 @@ class ModbusCabinet:
             self._positions.setdefault(point.name, []).append(position)
 
     @classmethod
-    def from_config(cls, device: DeviceConfig, site_dir: Path) -> ModbusCabinet:
-        """A cabinet on its own bus, as a ``modbus_cabinet`` device of a site file describes it.
+    def from_config(
+        cls, device: DeviceConfig, site_dir: Path, *, bus: ModbusBus | None = None
+    ) -> ModbusCabinet:
+        """A cabinet as a ``modbus_cabinet`` device of a site file describes it, on ``bus`` (shared
+        with the other cabinets of its line) or, by default, on a bus of its own.
 
         ``site_dir``: the site file's folder, against which a relative profile path is read.
         Raises ``careedge_common.config_loader.ConfigError`` for a bad profile."""
-        settings = device.modbus
-        if settings is None or device.kind != "modbus_cabinet":
-            raise ValueError(f"{device.id}: not a modbus_cabinet device")
-        profile = load_profile(site_dir / settings.profile)
-        if device.transport == "modbus_tcp":
-            assert settings.host is not None
-            make_client = tcp_client(settings.host, settings.tcp_port)
-        else:
-            make_client = rtu_client(device.serial_port, device.serial)
-        link = ModbusLink(make_client, LinkPolicy.from_settings(settings), device.id)
-        return cls(profile, ModbusBus(link, device.id), name=device.id)
+        own_bus = bus or ModbusBus.for_device(device)
+        assert device.modbus is not None
+        return cls(load_profile(site_dir / device.modbus.profile), own_bus, name=device.id)
 
     @property
     def read_plan(self) -> list[ReadBlock]:

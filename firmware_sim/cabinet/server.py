@@ -65,25 +65,40 @@ class _CabinetDevice(ModbusBaseDeviceContext):
 
 
 class _CabinetBus(ModbusServerContext):
-    """The controller's place on the bus: it answers its own unit ID only, and only when the model
-    says it answers (powered, no dropped-response fault); otherwise the request goes unanswered."""
+    """The controllers on one line: each answers its own unit ID only, and only when its model says
+    it answers (powered, no dropped-response fault); otherwise the request goes unanswered."""
 
-    def __init__(self, model: CabinetModel) -> None:
-        self._model = model
-        self._device = _CabinetDevice(model)
-        super().__init__(devices={model.profile.unit_id: self._device}, single=False)  # type: ignore[no-untyped-call]
+    def __init__(self, models: Sequence[CabinetModel]) -> None:
+        self._models = {model.profile.unit_id: model for model in models}
+        if len(self._models) != len(models):
+            raise ValueError(
+                f"one unit ID per controller on a line, found {[m.profile.unit_id for m in models]}"
+            )
+        self._contexts = {unit: _CabinetDevice(model) for unit, model in self._models.items()}
+        super().__init__(devices=dict(self._contexts), single=False)  # type: ignore[no-untyped-call]
 
     def __getitem__(self, device_id: int) -> _CabinetDevice:
-        if device_id != self._model.profile.unit_id or not self._model.answers():
+        model = self._models.get(device_id)
+        if model is None or not model.answers():
             raise NoSuchIdException(f"no answer from unit {device_id}")  # type: ignore[no-untyped-call]
-        return self._device
+        return self._contexts[device_id]
 
 
 class CabinetServer:
-    """``tcp_port`` None serves RTU on a null-modem pty pair instead of TCP."""
+    """``tcp_port`` None serves RTU on a null-modem pty pair instead of TCP. ``others``: more
+    controllers on the same line or behind the same TCP gateway, each with its own unit ID."""
 
-    def __init__(self, model: CabinetModel, *, tcp_port: int | None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        model: CabinetModel,
+        *,
+        tcp_port: int | None,
+        host: str = "127.0.0.1",
+        others: Sequence[CabinetModel] = (),
+    ) -> None:
         self.model = model
+        self._models = [model, *others]
+        self._context = _CabinetBus(self._models)
         self._tcp = (host, tcp_port) if tcp_port is not None else None
         self._server: ModbusTcpServer | ModbusSerialServer | None = None
         self._modem: NullModem | None = None
@@ -103,7 +118,7 @@ class CabinetServer:
 
     async def start(self) -> None:
         """Listen (TCP) or open the cable (RTU); raises ``OSError``/``RuntimeError`` if it cannot."""
-        context = _CabinetBus(self.model)
+        context = self._context
         if self._tcp is not None:
             self._server = ModbusTcpServer(context, address=self._tcp, ignore_missing_devices=True)
         else:
@@ -132,16 +147,19 @@ class CabinetServer:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
-            self.model.tick()
+            for model in self._models:
+                model.tick()
 
 
 class CabinetSimulator:
     """A ``CabinetServer`` on its own thread and event loop. ``start`` returns once it listens;
     ``restart`` stops and starts it again on the same port (a controller rebooting)."""
 
-    def __init__(self, model: CabinetModel, *, tcp_port: int | None) -> None:
+    def __init__(
+        self, model: CabinetModel, *, tcp_port: int | None, others: Sequence[CabinetModel] = ()
+    ) -> None:
         self.model = model
-        self._server = CabinetServer(model, tcp_port=tcp_port)
+        self._server = CabinetServer(model, tcp_port=tcp_port, others=others)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="cabinet-sim", daemon=True)
 
