@@ -26,7 +26,11 @@ def _start(*options: str) -> tuple[subprocess.Popen[str], str]:
         text=True,
     )
     assert process.stdout is not None
-    return process, process.stdout.readline().strip()
+    endpoint = process.stdout.readline().strip()
+    if not endpoint:
+        _, err = process.communicate(timeout=WAIT_S)
+        raise AssertionError(f"the simulator printed no endpoint: {err}")
+    return process, endpoint
 
 
 def _finish(process: subprocess.Popen[str]) -> dict[str, object]:
