@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from careedge_common.config import DeviceConfig
 from drivers.modbus.codec import decode, encode
-from drivers.modbus.errors import CommandRejected, WriteNotVerified
+from drivers.modbus.errors import CommandRejected, ModbusError, WriteNotVerified
 from drivers.modbus.link import LinkPolicy, ModbusLink, rtu_client, tcp_client
 from drivers.modbus.planner import ReadBlock, plan_reads
 from drivers.modbus.profile import CabinetProfile, CommandName, MailboxStatusName, Point, load_profile
@@ -68,6 +68,33 @@ class ModbusBus:
     async def stop(self) -> None:
         await self.queue.stop()
         self.link.close()
+
+
+class PollAbandoned(ModbusError):
+    """A poll request not sent because an earlier request of the same poll failed."""
+
+
+class _PollAttempt:
+    """The requests of one poll: once one fails, the rest are not sent. A silent cabinet would
+    otherwise hold its bus for every request's timeouts and retries, delaying the other cabinets
+    of the line; the poll fails with the first request's error either way."""
+
+    def __init__(self, link: ModbusLink, unit_id: int) -> None:
+        self._link = link
+        self._unit_id = unit_id
+        self._failed = False
+
+    def reader(self, block: ReadBlock) -> Callable[[], Awaitable[list[int] | list[bool]]]:
+        async def read() -> list[int] | list[bool]:
+            if self._failed:
+                raise PollAbandoned(f"{block} not read: an earlier request of this poll failed")
+            try:
+                return await self._link.read(block, self._unit_id)
+            except Exception:
+                self._failed = True
+                raise
+
+        return read
 
 
 def bus_key(device: DeviceConfig) -> str:
@@ -167,13 +194,11 @@ class ModbusCabinet:
         """Read every point of the profile, one request per contiguous range (routine priority).
 
         Each request waits its own turn, so a command issued mid-poll is sent before the rest."""
+        attempt = _PollAttempt(self._bus.link, self.profile.unit_id)
         results = await asyncio.gather(
-            *(self._bus.queue.submit(Priority.POLL, self._reader(block)) for block in self._plan)
+            *(self._bus.queue.submit(Priority.POLL, attempt.reader(block)) for block in self._plan)
         )
         return self._snapshot(self._decode(self._points, self._layout, results))
-
-    def _reader(self, block: ReadBlock) -> Callable[[], Awaitable[list[int] | list[bool]]]:
-        return lambda: self._bus.link.read(block, self.profile.unit_id)
 
     async def poll_forever(
         self,

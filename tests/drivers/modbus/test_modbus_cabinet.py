@@ -148,6 +148,18 @@ async def test_no_answer_times_out_after_the_retries(rig: Rig) -> None:
     assert (await eventually(lambda: rig.cabinet.read_slot(1), "an answer after one lost")).count == 28
 
 
+async def test_a_silent_cabinet_costs_one_request_and_its_retries_per_poll(rig: Rig) -> None:
+    rig.model.drop_responses()
+    with pytest.raises(DeviceTimeout):
+        await rig.cabinet.poll()
+
+    async def after_the_poll() -> None:
+        """Queued behind whatever the poll left queued (same priority, first come first served)."""
+
+    await rig.cabinet.bus.queue.submit(Priority.POLL, after_the_poll)
+    assert rig.model.ignored == 2, "the first request and one retry; the poll's other requests are not sent"
+
+
 async def test_a_broken_probe_reads_out_of_range_with_a_fault_code(rig: Rig) -> None:
     rig.model.fail_sensor("fridge")
     snapshot = await rig.cabinet.poll()
