@@ -289,7 +289,7 @@ class CabinetModel:
             for a, value in zip(span, values, strict=True):
                 self._image[table][a] = int(value)
             if table is Table.COILS:
-                self._coils_written()
+                self._coils_written(span)
             else:
                 self._holding_written(span)
             self._render()
@@ -319,10 +319,13 @@ class CabinetModel:
             self._exception = (code, left - 1) if left > 1 else None
         return code
 
-    def _coils_written(self) -> None:
+    def _coils_written(self, span: range) -> None:
         now = self._clock()
         for i in range(self.profile.slots):
-            wanted = bool(self._image[Table.COILS][self._by_key["drawer_unlock", i].address])
+            address = self._by_key["drawer_unlock", i].address
+            if address not in span:
+                continue
+            wanted = bool(self._image[Table.COILS][address])
             if wanted and not self._stuck[i]:
                 if self._unlocked_until[i] is None:
                     self._resident_served[i] = False

@@ -47,6 +47,17 @@ def test_a_drawer_opens_only_while_its_lock_is_released_and_it_relocks_by_itself
         model.open_drawer(1)
 
 
+def test_releasing_one_lock_does_not_extend_another() -> None:
+    clock = Clock()
+    model = _model(clock)
+    _unlock(model, 1)
+    clock.now += 6
+    _unlock(model, 2)
+    clock.now += 5
+    assert not model.is_unlocked(1)
+    assert model.is_unlocked(2)
+
+
 def test_doses_leave_only_an_open_drawer_and_empty_slots_read_unoccupied() -> None:
     model = _model(Clock())
     with pytest.raises(ValueError, match="closed"):
