@@ -27,6 +27,7 @@ from careedge_common.config import Identifier, StrictModel
 from careedge_common.config_loader import load_yaml_model
 
 Address = Annotated[int, Field(ge=0, le=65535)]
+ADDRESS_SPACE = 65536
 ValueType = Literal["int16", "uint16", "int32", "uint32", "float32"]
 Order = Literal["big", "little"]
 REGISTER_WIDTH: dict[str, int] = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2}
@@ -198,6 +199,19 @@ class CabinetProfile(StrictModel):
         problems: list[InitErrorDetails] = []
         taken: dict[Table, list[tuple[int, int, tuple[str, ...]]]] = {}
         for point in self.points():
+            if point.end > ADDRESS_SPACE:
+                problems.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "address_range",
+                            "addresses within 0-65535 for every slot and compartment, found {found}",
+                            {"found": _span(point.address, point.width)},
+                        ),
+                        loc=point.key,
+                        input=point.address,
+                    )
+                )
+                continue
             for start, end, other in taken.get(point.table, []):
                 if point.address < end and start < point.address + point.width and other != point.key:
                     problems.append(

@@ -55,6 +55,13 @@ def test_per_slot_points_overlap_when_their_range_runs_into_another(tmp_path: Pa
     ]
 
 
+def test_per_slot_points_must_stay_in_the_address_space(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, {"holding_registers.slot_count": {"address": 65530}})
+    assert problems == [
+        "holding_registers.slot_count: addresses within 0-65535 for every slot and compartment, found 65536"
+    ]
+
+
 def test_a_stride_narrower_than_the_value_is_refused(tmp_path: Path) -> None:
     problems = _problems(
         tmp_path, {"input_registers.temperature": {"address": 0, "type": "float32", "stride": 1}}
