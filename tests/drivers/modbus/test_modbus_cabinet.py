@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import RELOCK_S, Rig, eventually, until
+from modbus_rig import RELOCK_S, Rig, eventually, until
 
 from drivers.contract import DeviceUnavailable
 from drivers.modbus.errors import (

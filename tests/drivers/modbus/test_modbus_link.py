@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import Rig, until
+from modbus_rig import Rig, until
 
 from drivers.modbus.cabinet import CabinetSnapshot
 from drivers.modbus.errors import DeviceTimeout

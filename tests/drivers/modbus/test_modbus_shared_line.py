@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import PROFILES
+from modbus_rig import PROFILES
 
 from careedge_common.config import DeviceConfig
 from drivers.modbus.cabinet import ModbusBus, ModbusCabinet, bus_key
