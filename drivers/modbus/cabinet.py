@@ -177,9 +177,10 @@ class ModbusCabinet:
 
         ``site_dir``: the site file's folder, against which a relative profile path is read.
         Raises ``careedge_common.config_loader.ConfigError`` for a bad profile."""
-        own_bus = bus or ModbusBus.for_device(device)
-        assert device.modbus is not None
-        return cls(load_profile(site_dir / device.modbus.profile), own_bus, name=device.id)
+        if device.modbus is None or device.kind != "modbus_cabinet":
+            raise ValueError(f"{device.id}: not a modbus_cabinet device")
+        profile = load_profile(site_dir / device.modbus.profile)
+        return cls(profile, bus or ModbusBus.for_device(device), name=device.id)
 
     @property
     def read_plan(self) -> list[ReadBlock]:
