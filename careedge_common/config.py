@@ -17,6 +17,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from careedge_common.codes import BY_CODE
 from careedge_common.config_signing import ConfigSigning
+from careedge_common.config_delivery import DeliveryCheck, EdgeReplay
 
 IDENTIFIER = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 """Site, gateway and device IDs end up in MQTT topics and TSDB tags: no wildcards, no slashes."""
@@ -317,6 +318,7 @@ class GatewayConfig(StrictModel):
     kiosk: KioskConfig = KioskConfig()
     ble: BleSettings = BleSettings()
     config_signing: ConfigSigning | None = None
+    replay: EdgeReplay = EdgeReplay()
 
 
 class InfluxSink(StrictModel):
@@ -352,6 +354,7 @@ class BridgeConfig(StrictModel):
     """How long processed envelope IDs stay in the relational store, so a restarted bridge (or
     another bridge on the shared subscription) does not alert twice. Longer than the edge replay
     window (7 days by default), because a gateway may replay anything it still holds."""
+    delivery: DeliveryCheck = DeliveryCheck()
 
 
 class Threshold(StrictModel):
