@@ -8,9 +8,12 @@ messages ``from_seq``..``to_seq`` again. ``cmd-ack/{command_id}`` (from the gate
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, field_serializer, model_validator
+
+from careedge_common.envelope import rfc3339
 
 COMMAND_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 """A command ID becomes a topic level of its ``cmd-ack``: no wildcards, no slashes."""
@@ -22,6 +25,11 @@ class WatermarkMessage(BaseModel):
     boot: StrictInt = Field(ge=1)
     seq: StrictInt = Field(ge=0)
     at: AwareDatetime
+    """When the bridge published it."""
+
+    @field_serializer("at")
+    def _rfc3339(self, at: datetime) -> str:
+        return rfc3339(at)
 
 
 class ReplayCommand(BaseModel):

@@ -106,6 +106,7 @@ class ReplayAgent:
         self._tail_sent: dict[int, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.connected = False
+        """True once the broker has granted the watermark and replay subscriptions."""
         self.watermark: int | None = None
         """Every seq up to this one is stored by the bridges; None until a watermark arrives."""
         self._client = make_client(
@@ -113,6 +114,7 @@ class ReplayAgent:
         )
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
 
     def start(self) -> None:
@@ -243,6 +245,13 @@ class ReplayAgent:
             log.warning("broker refused the replay connection: %s", reason)
             return
         client.subscribe([(self._watermark_topic, PUBLISH_QOS), (self._replay_topic, PUBLISH_QOS)])
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode], _props: Any
+    ) -> None:
+        if any(reason.is_failure for reason in reasons):
+            log.error("broker refused the watermark and replay subscriptions: %s", [str(r) for r in reasons])
+            return
         self._post(self._set_connected, True)
 
     def _on_disconnect(
