@@ -31,7 +31,6 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,8 +155,9 @@ class ReplayAgent:
 
     def _answer(self, job: _Job) -> None:
         command = job.command
-        held = set(self._outbox.held_seqs(command.from_seq, command.to_seq))
-        missing = _ranges(seq for seq in range(command.from_seq, command.to_seq + 1) if seq not in held)
+        missing = _missing(
+            self._outbox.held_seqs(command.from_seq, command.to_seq), command.from_seq, command.to_seq
+        )
         result = ReplayResult(
             command_id=command.command_id,
             result="replayed",
@@ -276,14 +276,14 @@ def _historical(payload: bytes) -> bytes:
     return envelope.model_copy(update={"historical": True}).model_dump_json().encode()
 
 
-def _ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:
-    """Ascending seqs as (first, last) runs."""
+def _missing(held: list[int], first: int, last: int) -> list[tuple[int, int]]:
+    """The runs of ``first``..``last`` not in ``held`` (ascending), without walking the whole range."""
     runs: list[tuple[int, int]] = []
-    for seq in seqs:
-        if runs and runs[-1][1] == seq - 1:
-            runs[-1] = (runs[-1][0], seq)
-        else:
-            runs.append((seq, seq))
+    expected = first
+    for seq in [*held, last + 1]:
+        if seq > expected:
+            runs.append((expected, seq - 1))
+        expected = seq + 1
     return runs
 
 
