@@ -34,6 +34,9 @@ CREATE INDEX IF NOT EXISTS outbox_published ON outbox (published_at) WHERE publi
 """
 
 
+SQLITE_MAX_INT = 2**63 - 1
+
+
 class OutboxError(Exception):
     """The outbox could not store a reading (disk full, I/O error): the device must keep it."""
 
@@ -180,12 +183,15 @@ class Outbox:
             )
         return cursor.rowcount
 
-    def published_between(self, first: int, last: int, limit: int) -> list[OutboxEntry]:
-        """Up to ``limit`` published entries with ``first <= seq <= last``, in ``seq`` order."""
+    def published(
+        self, first: int, last: int | None, limit: int, *, published_before: float | None = None
+    ) -> list[OutboxEntry]:
+        """Up to ``limit`` published entries with ``first <= seq <= last`` (no upper bound when
+        ``last`` is None), published before ``published_before`` (epoch s) if given; ``seq`` order."""
         rows = self._db.execute(
-            "SELECT seq, id, topic, payload FROM outbox"
-            " WHERE seq BETWEEN ? AND ? AND published_at IS NOT NULL ORDER BY seq LIMIT ?",
-            (first, last, limit),
+            "SELECT seq, id, topic, payload FROM outbox WHERE seq BETWEEN ? AND ?"
+            " AND published_at IS NOT NULL AND (? IS NULL OR published_at < ?) ORDER BY seq LIMIT ?",
+            (first, SQLITE_MAX_INT if last is None else last, published_before, published_before, limit),
         ).fetchall()
         return [OutboxEntry(*row) for row in rows]
 
@@ -195,15 +201,6 @@ class Outbox:
             "SELECT seq FROM outbox WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last)
         )
         return [int(row[0]) for row in rows]
-
-    def published_above(self, seq: int, published_before: float, limit: int) -> list[OutboxEntry]:
-        """Up to ``limit`` entries above ``seq`` published before ``published_before`` (epoch s)."""
-        rows = self._db.execute(
-            "SELECT seq, id, topic, payload FROM outbox"
-            " WHERE seq > ? AND published_at IS NOT NULL AND published_at < ? ORDER BY seq LIMIT ?",
-            (seq, published_before, limit),
-        ).fetchall()
-        return [OutboxEntry(*row) for row in rows]
 
     def close(self) -> None:
         self._db.close()

@@ -31,6 +31,7 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +104,8 @@ class ReplayAgent:
         self._replay_topic = topics.cmd(self._site, self._gateway, "replay")
         self._jobs: deque[_Job] = deque()
         self._tail_sent: dict[int, float] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._call_soon: Callable[..., object] = _not_started
+        """The daemon loop's ``call_soon_threadsafe``: paho's thread hands every event to the loop."""
         self.connected = False
         """True once the broker has granted the watermark and replay subscriptions."""
         self.watermark: int | None = None
@@ -117,7 +119,7 @@ class ReplayAgent:
         self._client.on_message = self._on_message
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._call_soon = asyncio.get_running_loop().call_soon_threadsafe
         connect_async(self._client, self._broker, persistent=False)
         self._client.loop_start()
 
@@ -141,7 +143,7 @@ class ReplayAgent:
         """Publish up to ``budget`` messages of the requested ranges; returns the budget left."""
         while budget and self._jobs:
             job = self._jobs[0]
-            entries = self._outbox.published_between(job.next_seq, job.command.to_seq, budget)
+            entries = self._outbox.published(job.next_seq, job.command.to_seq, budget)
             for entry in entries:
                 self._republish(entry, "requested")
             job.replayed += len(entries)
@@ -182,7 +184,9 @@ class ReplayAgent:
             return
         now = time.time()
         grace = self._settings.tail_grace_s
-        candidates = self._outbox.published_above(self.watermark, now - grace, budget + len(self._tail_sent))
+        candidates = self._outbox.published(
+            self.watermark + 1, None, budget + len(self._tail_sent), published_before=now - grace
+        )
         due = [entry for entry in candidates if now - self._tail_sent.get(entry.seq, 0.0) >= grace][:budget]
         for entry in due:
             self._republish(entry, "tail")
@@ -234,10 +238,6 @@ class ReplayAgent:
             return
         self._jobs.append(_Job(command, command.from_seq))
 
-    def _post(self, callback: Any, *args: Any) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(callback, *args)
-
     def _on_connect(
         self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
@@ -252,19 +252,23 @@ class ReplayAgent:
         if any(reason.is_failure for reason in reasons):
             log.error("broker refused the watermark and replay subscriptions: %s", [str(r) for r in reasons])
             return
-        self._post(self._set_connected, True)
+        self._call_soon(self._set_connected, True)
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, _reason: ReasonCode, _props: Any
     ) -> None:
-        self._post(self._set_connected, False)
+        self._call_soon(self._set_connected, False)
 
     def _set_connected(self, connected: bool) -> None:
         self.connected = connected
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         handler = self._take_watermark if message.topic == self._watermark_topic else self._take_command
-        self._post(handler, bytes(message.payload))
+        self._call_soon(handler, bytes(message.payload))
+
+
+def _not_started(*_: object) -> None:
+    raise RuntimeError("ReplayAgent.start was not called")
 
 
 def _historical(payload: bytes) -> bytes:

@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from firmware_sim.kiosk import KioskSimulator, MessageRecord
 from firmware_sim.kiosk.simulator import DeliveryOutcome
 
 ROOT = f"careedge/v1/{SITE}/{GATEWAY}"
+CAPTURED = ("watermark", "cmd/#", "cmd-ack/#", "vitals/+")
 GATE_TIMEOUT_S = 120.0
 """A gate never opened (a failed test) releases the kiosk thread after this long."""
 
@@ -98,6 +100,22 @@ def _lose_the_second_phase(
     return stored_first, published_second
 
 
+def _recover(
+    site: Site, tsdb: VictoriaMetrics, kiosk: KioskSimulator, gates: Gates, capture: MqttCapture, edge: Daemon
+) -> int:
+    """Phase three: the bridge back, the kiosk's last readings; returns the envelope count once the
+    watermark covers every one and each reading is checked stored exactly once."""
+    with Daemon("bridge", site.bridge_config) as bridge:
+        wait_until(site.bridge_ready, 60, "bridge subscribed again")
+        gates.open(20)
+        assert kiosk.wait_finished(60), edge.log()
+        total = _envelopes(kiosk.acknowledged)
+        capture.wait_for(lambda msgs: total in _watermarks(msgs), 60, "watermark of every reading")
+        _assert_stored_exactly_once(site, tsdb, kiosk.acknowledged)
+        assert bridge.stop() == 0
+    return total
+
+
 def _assert_stored_exactly_once(site: Site, tsdb: VictoriaMetrics, acked: list[MessageRecord]) -> None:
     expected = _expected_points(site, acked)
     stored, _ = _stored_points(tsdb)
@@ -106,72 +124,80 @@ def _assert_stored_exactly_once(site: Site, tsdb: VictoriaMetrics, acked: list[M
     assert site.processed_count() == _envelopes(acked)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """Envelope counts after phase one (stored), phase two (lost) and three; what was captured."""
+
+    stored_first: int
+    published_second: int
+    total: int
+    readings: int
+    captured: list[Captured]
+    retained_watermarks: list[tuple[bool, int]]
+
+
+def _crash_and_recover(tmp_path: Path, tsdb: VictoriaMetrics, count: int, **settings: Any) -> Outcome:
+    gates = Gates(10, 20)
+    with (
+        Mosquitto(autosave_interval_s=3600) as broker,
+        _kiosk(tmp_path, count, gates) as kiosk,
+        MqttCapture(broker.port, [f"{ROOT}/{name}" for name in CAPTURED]) as capture,
+    ):
+        site = Site(tmp_path, broker, tsdb, kiosk, **settings)
+        with Daemon("edge", site.edge_config) as edge:
+            stored_first, published_second = _lose_the_second_phase(site, broker, kiosk, gates, capture)
+            total = _recover(site, tsdb, kiosk, gates, capture, edge)
+        with MqttCapture(broker.port, [f"{ROOT}/watermark"]) as retained:
+            retained.wait_for(lambda msgs: msgs, 10, "the retained watermark")
+            watermarks = [(m.retain, int(json.loads(m.payload)["seq"])) for m in retained.messages]
+        return Outcome(
+            stored_first, published_second, total, len(kiosk.acknowledged), capture.messages, watermarks
+        )
+
+
+def _payloads(outcome: Outcome, topic_part: str) -> list[dict[str, Any]]:
+    return [json.loads(m.payload) for m in outcome.captured if topic_part in m.topic]
+
+
 def test_a_gap_left_by_a_killed_broker_is_replayed_on_request(
     victoria: VictoriaMetrics, tmp_path: Path
 ) -> None:
-    gates = Gates(10, 20)
-    settings: dict[str, Any] = {
-        "gateway": {"replay": {"tail_grace_s": 3600}},
-        "bridge": {"delivery": {"gap_grace_s": 1, "replay_retry_s": 5}},
-    }
-    with (
-        Mosquitto(autosave_interval_s=3600) as broker,
-        _kiosk(tmp_path, 30, gates) as kiosk,
-        MqttCapture(broker.port, [f"{ROOT}/watermark", f"{ROOT}/cmd/#", f"{ROOT}/cmd-ack/#"]) as capture,
-    ):
-        site = Site(tmp_path, broker, victoria, kiosk, **settings)
-        with Daemon("edge", site.edge_config) as edge:
-            stored_first, published_second = _lose_the_second_phase(site, broker, kiosk, gates, capture)
-            with Daemon("bridge", site.bridge_config) as bridge:
-                wait_until(site.bridge_ready, 60, "bridge subscribed again")
-                gates.open(20)
-                assert kiosk.wait_finished(60), edge.log()
-                total = _envelopes(kiosk.acknowledged)
-                capture.wait_for(lambda msgs: total in _watermarks(msgs), 60, "watermark of every reading")
-                _assert_stored_exactly_once(site, victoria, kiosk.acknowledged)
-                assert bridge.stop() == 0
-        replays = [json.loads(m.payload) for m in capture.messages if m.topic == f"{ROOT}/cmd/replay"]
-        acks = [json.loads(m.payload) for m in capture.messages if "/cmd-ack/" in m.topic]
-        with MqttCapture(broker.port, [f"{ROOT}/watermark"]) as retained:
-            retained.wait_for(lambda msgs: msgs, 10, "the retained watermark")
-            assert [(m.retain, json.loads(m.payload)["seq"]) for m in retained.messages] == [(True, total)]
+    outcome = _crash_and_recover(
+        tmp_path,
+        victoria,
+        30,
+        gateway={"replay": {"tail_grace_s": 3600}},
+        bridge={"delivery": {"gap_grace_s": 1, "replay_retry_s": 5}},
+    )
+    replays = _payloads(outcome, "/cmd/replay")
+    acks = _payloads(outcome, "/cmd-ack/")
 
-    assert len(kiosk.acknowledged) == 30
-    assert 0 < stored_first < published_second < total
+    assert outcome.readings == 30
+    assert 0 < outcome.stored_first < outcome.published_second < outcome.total
+    assert outcome.retained_watermarks == [(True, outcome.total)]
     assert replays, "the lost range came back because it was asked for"
-    assert (replays[0]["from_seq"], replays[0]["to_seq"]) == (stored_first + 1, published_second)
+    assert (replays[0]["from_seq"], replays[0]["to_seq"]) == (
+        outcome.stored_first + 1,
+        outcome.published_second,
+    )
     assert {ack["command_id"] for ack in acks} == {replay["command_id"] for replay in replays}
-    assert acks[0]["replayed"] == published_second - stored_first
+    assert acks[0]["replayed"] == outcome.published_second - outcome.stored_first
     assert acks[0]["missing"] == []
 
 
 def test_a_lost_tail_that_no_later_reading_reveals_is_published_again(
     victoria: VictoriaMetrics, tmp_path: Path
 ) -> None:
-    gates = Gates(10, 20)
-    settings: dict[str, Any] = {
-        "gateway": {"replay": {"tail_grace_s": 1}},
-        "bridge": {"delivery": {"gap_grace_s": 3600}},
-    }
-    with (
-        Mosquitto(autosave_interval_s=3600) as broker,
-        _kiosk(tmp_path, 20, gates) as kiosk,
-        MqttCapture(broker.port, [f"{ROOT}/watermark", f"{ROOT}/cmd/#", f"{ROOT}/vitals/+"]) as capture,
-    ):
-        site = Site(tmp_path, broker, victoria, kiosk, **settings)
-        with Daemon("edge", site.edge_config) as edge:
-            stored_first, _ = _lose_the_second_phase(site, broker, kiosk, gates, capture)
-            gates.open(20)
-            with Daemon("bridge", site.bridge_config) as bridge:
-                wait_until(site.bridge_ready, 60, "bridge subscribed again")
-                assert kiosk.wait_finished(60), edge.log()
-                total = _envelopes(kiosk.acknowledged)
-                capture.wait_for(lambda msgs: total in _watermarks(msgs), 60, "watermark of every reading")
-                _assert_stored_exactly_once(site, victoria, kiosk.acknowledged)
-                assert bridge.stop() == 0
-        vitals = [json.loads(m.payload) for m in capture.messages if "/vitals/" in m.topic]
+    outcome = _crash_and_recover(
+        tmp_path,
+        victoria,
+        20,
+        gateway={"replay": {"tail_grace_s": 1}},
+        bridge={"delivery": {"gap_grace_s": 3600}},
+    )
+    replayed = {envelope["seq"] for envelope in _payloads(outcome, "/vitals/") if envelope["historical"]}
 
-    assert len(kiosk.acknowledged) == 20
-    assert not [m for m in capture.messages if m.topic.endswith("/cmd/replay")]
-    replayed = {envelope["seq"] for envelope in vitals if envelope["historical"]}
-    assert replayed == set(range(stored_first + 1, total + 1)), "the tail, and only the tail, again"
+    assert outcome.readings == 20
+    assert outcome.published_second == outcome.total
+    assert _payloads(outcome, "/cmd/replay") == []
+    assert replayed == set(range(outcome.stored_first + 1, outcome.total + 1)), "the tail, and only the tail"

@@ -104,20 +104,27 @@ def _vitals(messages: list[Captured]) -> list[dict[str, Any]]:
     return [json.loads(m.payload) for m in messages if m.topic == VITALS]
 
 
+async def _command(
+    mosquitto: Mosquitto, tmp_path: Path, outbox: Outbox, command: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Send ``command`` on ``cmd/replay`` to a running agent; what it published again, and its ack."""
+    agent = ReplayAgent(_config(mosquitto.port, tmp_path), outbox, CollectorRegistry())
+    ack_topic = topics.cmd_ack(SITE, GATEWAY, command["command_id"])
+    with MqttCapture(mosquitto.port, [VITALS, ack_topic]) as capture:
+        async with _running(agent):
+            _publish(mosquitto.port, topics.cmd(SITE, GATEWAY, "replay"), command)
+            await _until(lambda: any(m.topic == ack_topic for m in capture.messages))
+        ack = json.loads(next(m.payload for m in capture.messages if m.topic == ack_topic))
+        return _vitals(capture.messages), ack
+
+
 async def test_a_requested_range_is_published_again_under_the_same_ids_and_acknowledged(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     outbox, ids = _published_outbox(tmp_path, 6)
     outbox.purge_published(0, covered_through=2, now=FAR_FUTURE)
-    agent = ReplayAgent(_config(mosquitto.port, tmp_path), outbox, CollectorRegistry())
-    ack_topic = topics.cmd_ack(SITE, GATEWAY, "r-1")
-    with MqttCapture(mosquitto.port, [VITALS, ack_topic]) as capture:
-        async with _running(agent):
-            command = {"command_id": "r-1", "boot": 1, "from_seq": 1, "to_seq": 4}
-            _publish(mosquitto.port, topics.cmd(SITE, GATEWAY, "replay"), command)
-            await _until(lambda: any(m.topic == ack_topic for m in capture.messages))
-        replayed = _vitals(capture.messages)
-        ack = json.loads(next(m.payload for m in capture.messages if m.topic == ack_topic))
+    command = {"command_id": "r-1", "boot": 1, "from_seq": 1, "to_seq": 4}
+    replayed, ack = await _command(mosquitto, tmp_path, outbox, command)
 
     assert [(r["seq"], r["id"], r["historical"]) for r in replayed] == [(3, ids[3], True), (4, ids[4], True)]
     assert ack == {
@@ -134,18 +141,12 @@ async def test_a_requested_range_is_published_again_under_the_same_ids_and_ackno
 
 async def test_a_malformed_command_is_answered_with_a_rejection(mosquitto: Mosquitto, tmp_path: Path) -> None:
     outbox, _ = _published_outbox(tmp_path, 2)
-    agent = ReplayAgent(_config(mosquitto.port, tmp_path), outbox, CollectorRegistry())
-    ack_topic = topics.cmd_ack(SITE, GATEWAY, "r-2")
-    with MqttCapture(mosquitto.port, [VITALS, ack_topic]) as capture:
-        async with _running(agent):
-            command = {"command_id": "r-2", "boot": 1, "from_seq": 2, "to_seq": 1}
-            _publish(mosquitto.port, topics.cmd(SITE, GATEWAY, "replay"), command)
-            await _until(lambda: any(m.topic == ack_topic for m in capture.messages))
-        ack = json.loads(next(m.payload for m in capture.messages if m.topic == ack_topic))
+    command = {"command_id": "r-2", "boot": 1, "from_seq": 2, "to_seq": 1}
+    replayed, ack = await _command(mosquitto, tmp_path, outbox, command)
 
     assert ack["result"] == "rejected"
     assert "to_seq" in ack["reason"]
-    assert _vitals(capture.messages) == []
+    assert replayed == []
     outbox.close()
 
 
