@@ -8,8 +8,12 @@ link stays the outbox's alone) and:
 
 - answers ``cmd/replay`` by publishing the range again from the outbox and reporting on
   ``cmd-ack/{command_id}`` (how many, and which seqs it no longer holds);
-- finds loss at the tail, which no later ``seq`` reveals: a message published more than
-  ``tail_grace_s`` ago and still above the watermark is published again (once per grace period);
+- finds loss at the tail, which no later ``seq`` reveals: when the watermark has not moved for
+  ``tail_grace_s``, messages published more than that long ago and still above it are published
+  again (each once per grace period). Not while the bridges say they are offline (retained
+  ``bridge/state``), and not while the watermark moves (a bridge working through a backlog): a
+  stalled watermark with a bridge online is what a lost tail looks like, and anything else would
+  pile copies into a broker session that is already behind;
 - tells the outbox purge how far it may forget (``watermark``).
 
 Replayed messages keep their envelope ID, so a bridge that did store the original drops the copy
@@ -60,6 +64,8 @@ TICK_S = 0.1
 TAIL_CHECK_S = 1.0
 PUBLISH_QOS = 1
 COMMAND_ID = re.compile(COMMAND_ID_PATTERN)
+BRIDGE_OFFLINE = b"offline"
+"""The bridges' retained state (their Last Will, or their goodbye) when none is running."""
 
 
 class ReplayMetrics:
@@ -104,6 +110,9 @@ class ReplayAgent:
         self._replay_topic = topics.cmd(self._site, self._gateway, "replay")
         self._jobs: deque[_Job] = deque()
         self._tail_sent: dict[int, float] = {}
+        self._watermark_moved_at = 0.0
+        self._bridge_state_topic = topics.bridge_state(self._site)
+        self._bridge_offline = False
         self._call_soon: Callable[..., object] = _not_started
         """The daemon loop's ``call_soon_threadsafe``: paho's thread hands every event to the loop."""
         self.connected = False
@@ -135,7 +144,7 @@ class ReplayAgent:
             if self.connected:
                 left = self._serve_jobs(per_tick)
                 if left and time.monotonic() >= next_tail_check:
-                    self._replay_tail(left)
+                    self.replay_tail(left)
                     next_tail_check = time.monotonic() + TAIL_CHECK_S
             await asyncio.sleep(TICK_S)
 
@@ -178,12 +187,22 @@ class ReplayAgent:
             len(missing),
         )
 
-    def _replay_tail(self, budget: int) -> None:
-        """Publish again what was published ``tail_grace_s`` ago and is still above the watermark."""
-        if self.watermark is None:
-            return
-        now = time.time()
+    @property
+    def bridge_offline(self) -> bool:
+        """The bridges' retained state says none is running."""
+        return self._bridge_offline
+
+    def replay_tail(self, budget: int) -> int:
+        """Publish again up to ``budget`` messages published ``tail_grace_s`` ago and still above a
+        watermark that has not moved for as long; returns how many (see the module docstring)."""
         grace = self._settings.tail_grace_s
+        if (
+            self.watermark is None
+            or self._bridge_offline
+            or time.monotonic() - self._watermark_moved_at < grace
+        ):
+            return 0
+        now = time.time()
         candidates = self._outbox.published(
             self.watermark + 1, None, budget + len(self._tail_sent), published_before=now - grace
         )
@@ -198,6 +217,7 @@ class ReplayAgent:
                 due[-1].seq,
                 self.watermark,
             )
+        return len(due)
 
     def _republish(self, entry: OutboxEntry, why: str) -> None:
         self._client.publish(entry.topic, _historical(entry.payload), qos=PUBLISH_QOS)
@@ -222,8 +242,12 @@ class ReplayAgent:
             return
         if self.watermark is None or message.seq > self.watermark:
             self.watermark = message.seq
+            self._watermark_moved_at = time.monotonic()
             self._metrics.watermark.set(message.seq)
             self._tail_sent = {seq: at for seq, at in self._tail_sent.items() if seq > message.seq}
+
+    def _take_bridge_state(self, payload: bytes) -> None:
+        self._bridge_offline = payload == BRIDGE_OFFLINE
 
     def _take_command(self, payload: bytes) -> None:
         try:
@@ -244,7 +268,12 @@ class ReplayAgent:
         if reason.is_failure:
             log.warning("broker refused the replay connection: %s", reason)
             return
-        client.subscribe([(self._watermark_topic, PUBLISH_QOS), (self._replay_topic, PUBLISH_QOS)])
+        client.subscribe(
+            [
+                (topic, PUBLISH_QOS)
+                for topic in (self._watermark_topic, self._replay_topic, self._bridge_state_topic)
+            ]
+        )
 
     def _on_subscribe(
         self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode], _props: Any
@@ -263,8 +292,11 @@ class ReplayAgent:
         self.connected = connected
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        handler = self._take_watermark if message.topic == self._watermark_topic else self._take_command
-        self._call_soon(handler, bytes(message.payload))
+        handlers = {
+            self._watermark_topic: self._take_watermark,
+            self._bridge_state_topic: self._take_bridge_state,
+        }
+        self._call_soon(handlers.get(message.topic, self._take_command), bytes(message.payload))
 
 
 def _not_started(*_: object) -> None:

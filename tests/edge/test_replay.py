@@ -25,6 +25,7 @@ from edge.replay import ReplayAgent
 SITE, GATEWAY = "home-a", "gw-1"
 VITALS = topics.vitals(SITE, GATEWAY, "kiosk-1")
 FAR_FUTURE = 10.0**10
+WATERMARK_3 = {"boot": 1, "seq": 3, "at": "2026-01-01T00:00:00.000Z"}
 
 
 def _config(port: int, tmp_path: Path, **replay: Any) -> SiteConfig:
@@ -89,12 +90,13 @@ async def _running(agent: ReplayAgent) -> AsyncIterator[None]:
         agent.stop()
 
 
-def _publish(port: int, topic: str, document: dict[str, Any], *, retain: bool = False) -> None:
+def _publish(port: int, topic: str, document: dict[str, Any] | str, *, retain: bool = False) -> None:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     client.connect(LOOPBACK, port)
     client.loop_start()
     try:
-        client.publish(topic, json.dumps(document).encode(), qos=1, retain=retain).wait_for_publish(5)
+        payload = document.encode() if isinstance(document, str) else json.dumps(document).encode()
+        client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
     finally:
         client.disconnect()
         client.loop_stop()
@@ -155,8 +157,8 @@ async def test_the_retained_watermark_bounds_tail_replay_and_purge(
 ) -> None:
     outbox, ids = _published_outbox(tmp_path, 5)
     watermark = topics.watermark(SITE, GATEWAY)
-    at = "2026-01-01T00:00:00.000Z"
-    _publish(mosquitto.port, watermark, {"boot": 1, "seq": 3, "at": at}, retain=True)
+    at = WATERMARK_3["at"]
+    _publish(mosquitto.port, watermark, WATERMARK_3, retain=True)
     agent = ReplayAgent(_config(mosquitto.port, tmp_path, tail_grace_s=0.001), outbox, CollectorRegistry())
     with MqttCapture(mosquitto.port, [VITALS]) as capture:
         async with _running(agent):
@@ -173,3 +175,23 @@ async def test_the_retained_watermark_bounds_tail_replay_and_purge(
     assert outbox.purge_published(0, covered, now=FAR_FUTURE) == 4
     assert outbox.held_seqs(1, 5) == [5]
     outbox.close()
+
+
+async def test_no_tail_replay_while_the_bridges_say_they_are_offline(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    outbox, _ = _published_outbox(tmp_path, 5)
+    _publish(mosquitto.port, topics.bridge_state(SITE), "offline", retain=True)
+    _publish(mosquitto.port, topics.watermark(SITE, GATEWAY), WATERMARK_3, retain=True)
+    agent = ReplayAgent(_config(mosquitto.port, tmp_path, tail_grace_s=0.001), outbox, CollectorRegistry())
+    agent.start()
+    try:
+        await _until(lambda: agent.watermark == 3 and agent.bridge_offline)
+        assert agent.replay_tail(10) == 0
+        _publish(mosquitto.port, topics.bridge_state(SITE), "online", retain=True)
+        await _until(lambda: not agent.bridge_offline)
+        assert agent.replay_tail(10) == 2
+        assert agent.replay_tail(10) == 0, "each message once per grace period"
+    finally:
+        agent.stop()
+        outbox.close()
