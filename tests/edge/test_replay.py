@@ -191,7 +191,6 @@ async def test_no_tail_replay_while_the_bridges_say_they_are_offline(
         _publish(mosquitto.port, topics.bridge_state(SITE), "online", retain=True)
         await _until(lambda: not agent.bridge_offline)
         assert agent.replay_tail(10) == 2
-        assert agent.replay_tail(10) == 0, "each message once per grace period"
     finally:
         agent.stop()
         outbox.close()
