@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from careedge_common.codes import BY_CODE
-from careedge_common.config_signing import ConfigSigning
 from careedge_common.config_delivery import DeliveryCheck, EdgeReplay
+from careedge_common.config_signing import ConfigSigning
 
 IDENTIFIER = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 """Site, gateway and device IDs end up in MQTT topics and TSDB tags: no wildcards, no slashes."""

@@ -32,7 +32,7 @@ def _config(port: int, tmp_path: Path, **replay: Any) -> SiteConfig:
     return SiteConfig.model_validate(
         {
             "site": {"id": SITE},
-            "broker": {"port": port, "keepalive_s": 5},
+            "broker": {"insecure": True, "port": port, "keepalive_s": 5},
             "gateway": {
                 "id": GATEWAY,
                 "data_dir": str(tmp_path),
