@@ -24,6 +24,10 @@ class DeliveryCheck(BaseModel):
     holds the messages, or they are rejected every time they arrive."""
     watermark_interval_s: float = Field(default=1.0, ge=0)
     """Each gateway's watermark is published at most this often, when it has advanced."""
+    watermark_refresh_s: float = Field(default=300.0, gt=0)
+    """Each gateway's watermark is published again this often even when it has not advanced, so a
+    gateway whose copy was lost (a broker restarted from an old snapshot) does not replay messages
+    that are already stored."""
 
 
 class EdgeReplay(BaseModel):

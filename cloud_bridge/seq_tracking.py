@@ -135,13 +135,16 @@ def _advance(db: sqlite3.Connection, site: str, gateway: str, now_ms: int) -> No
     )
 
 
-def claim_watermarks(db: sqlite3.Connection, site: str, now_ms: int, interval_ms: int) -> list[Watermark]:
-    """Watermarks that advanced since they were last published, at most once per ``interval_ms``;
-    claimed as published by this caller (inside a transaction)."""
+def claim_watermarks(
+    db: sqlite3.Connection, site: str, now_ms: int, interval_ms: int, refresh_ms: int
+) -> list[Watermark]:
+    """Watermarks that advanced since they were last published, at most once per ``interval_ms``,
+    and any not published for ``refresh_ms`` (a retained message the broker lost, a publication
+    that died with its bridge); claimed as published by this caller (inside a transaction)."""
     rows = db.execute(
-        "SELECT gateway, seq, boot FROM seq_watermarks"
-        " WHERE site = ? AND seq > published_seq AND published_at_ms <= ?",
-        (site, now_ms - interval_ms),
+        "SELECT gateway, seq, boot FROM seq_watermarks WHERE site = ?"
+        " AND ((seq > published_seq AND published_at_ms <= ?) OR published_at_ms <= ?)",
+        (site, now_ms - interval_ms, now_ms - refresh_ms),
     ).fetchall()
     db.executemany(
         "UPDATE seq_watermarks SET published_seq = ?, published_at_ms = ? WHERE site = ? AND gateway = ?",

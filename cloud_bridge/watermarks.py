@@ -71,7 +71,13 @@ class WatermarkKeeper:
         settings = self._settings
         now_ms = epoch_ms(now)
         with self._transaction() as db:
-            watermarks = claim_watermarks(db, self._site, now_ms, int(settings.watermark_interval_s * 1000))
+            watermarks = claim_watermarks(
+                db,
+                self._site,
+                now_ms,
+                int(settings.watermark_interval_s * 1000),
+                int(settings.watermark_refresh_s * 1000),
+            )
             gaps = claim_gaps(
                 db, self._site, now_ms, int(settings.gap_grace_s * 1000), int(settings.replay_retry_s * 1000)
             )

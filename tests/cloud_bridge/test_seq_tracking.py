@@ -120,6 +120,8 @@ def test_watermarks_are_published_retained_when_they_advance_at_most_once_per_in
     assert [(payload["seq"], retain) for _, payload, retain in published.take()] == [(3, True)]
     keeper.tick(START + timedelta(seconds=5))
     assert published.take() == [], "nothing new to say"
+    keeper.tick(START + timedelta(seconds=301))
+    assert [(payload["seq"], retain) for _, payload, retain in published.take()] == [(3, True)], "refreshed"
 
 
 def test_a_gap_is_requested_after_the_grace_again_after_the_retry_and_then_given_up(tmp_path: Path) -> None:
