@@ -15,9 +15,10 @@ claimed by a conditional update that only one bridge can win.
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 SCHEMA = """
@@ -96,27 +97,38 @@ def record_seqs(db: sqlite3.Connection, marks: Iterable[SeqMark], now_ms: int) -
             watermark = start
         else:
             watermark = int(row[0])
-        db.executemany(
-            "INSERT OR IGNORE INTO seq_above_watermark (site, gateway, seq, boot) VALUES (?, ?, ?, ?)",
-            [(site, gateway, mark.seq, mark.boot) for mark in gateway_marks if mark.seq > watermark],
-        )
-        _advance(db, site, gateway, now_ms)
+        arriving = sorted((mark.seq, mark.boot) for mark in gateway_marks if mark.seq > watermark)
+        _advance(db, site, gateway, now_ms, arriving)
 
 
-def _advance(db: sqlite3.Connection, site: str, gateway: str, now_ms: int) -> None:
-    """Move the watermark over the run of seqs stored just above it; note when a gap opened."""
+def _advance(
+    db: sqlite3.Connection, site: str, gateway: str, now_ms: int, arriving: Sequence[tuple[int, int]] = ()
+) -> None:
+    """Move the watermark over the run of seqs stored just above it, counting ``arriving`` (seq,
+    boot) pairs in ascending order; keep those beyond the run; note when a gap opened.
+
+    Seqs that arrive in order never touch the table of seqs above the watermark.
+    """
     seq, boot, gap_since_ms = db.execute(
         "SELECT seq, boot, gap_since_ms FROM seq_watermarks WHERE site = ? AND gateway = ?", (site, gateway)
     ).fetchone()
-    reached, reached_boot, gap_remains = seq, boot, False
-    for above, above_boot in db.execute(
+    stored = db.execute(
         "SELECT seq, boot FROM seq_above_watermark WHERE site = ? AND gateway = ? ORDER BY seq",
         (site, gateway),
-    ):
+    )
+    reached, reached_boot, gap_remains = seq, boot, False
+    for above, above_boot in heapq.merge(arriving, stored):
+        if above <= reached:
+            continue
         if above != reached + 1:
             gap_remains = True
             break
         reached, reached_boot = above, above_boot
+    stored.close()
+    db.executemany(
+        "INSERT OR IGNORE INTO seq_above_watermark (site, gateway, seq, boot) VALUES (?, ?, ?, ?)",
+        [(site, gateway, above, above_boot) for above, above_boot in arriving if above > reached],
+    )
     if reached != seq:
         db.execute(
             "DELETE FROM seq_above_watermark WHERE site = ? AND gateway = ? AND seq <= ?",
