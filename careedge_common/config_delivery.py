@@ -36,7 +36,9 @@ class EdgeReplay(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tail_grace_s: float = Field(default=300.0, gt=0)
-    """A message published this long ago whose ``seq`` the watermark still does not cover is
-    published again: no later message reveals a loss at the end of the stream."""
+    """When the watermark has not moved for this long, messages published this long ago that it
+    still does not cover are published again: no later message reveals a loss at the end of the
+    stream. Keep it well above the bridges' ``watermark_interval_s``, or a watermark that is merely
+    waiting for its next publication looks stalled and stored messages are sent again."""
     rate_per_s: float = Field(default=200.0, gt=0)
     """Most messages replayed per second (requested ranges and tail together)."""

@@ -35,6 +35,7 @@ CREATE INDEX IF NOT EXISTS outbox_published ON outbox (published_at) WHERE publi
 
 
 SQLITE_MAX_INT = 2**63 - 1
+"""The largest INTEGER SQLite stores: the open upper end of a ``seq`` range."""
 
 
 class OutboxError(Exception):

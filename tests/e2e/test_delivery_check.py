@@ -192,8 +192,8 @@ def test_a_lost_tail_that_no_later_reading_reveals_is_published_again(
         tmp_path,
         victoria,
         20,
-        gateway={"replay": {"tail_grace_s": 1}},
-        bridge={"delivery": {"gap_grace_s": 3600}},
+        gateway={"replay": {"tail_grace_s": 2}},
+        bridge={"delivery": {"gap_grace_s": 3600, "watermark_interval_s": 0.2}},
     )
     replayed = {envelope["seq"] for envelope in _payloads(outcome, "/vitals/") if envelope["historical"]}
 
