@@ -17,11 +17,13 @@ class DeliveryCheck(BaseModel):
     gap_grace_s: float = Field(default=30.0, gt=0)
     """How long a missing ``seq`` may stay missing before the gateway is asked to replay it: longer
     than messages take to overtake each other (several bridges, a backlog in the broker)."""
-    replay_retry_s: float = Field(default=120.0, gt=0)
+    replay_retry_s: float = Field(default=60.0, gt=0)
     """When a gap is still open this long after a replay request, the request is repeated."""
-    replay_attempts: int = Field(default=5, ge=1)
+    replay_attempts: int = Field(default=3, ge=1)
     """Requests for one gap before it is given up (counted and logged): the gateway no longer
-    holds the messages, or they are rejected every time they arrive."""
+    holds the messages, or they are rejected every time they arrive. With the defaults a gap is
+    given up after about 3.5 minutes, before a gateway's own tail check (``tail_grace_s``, 5
+    minutes) would start sending everything above the stalled watermark again."""
     watermark_interval_s: float = Field(default=1.0, ge=0)
     """Each gateway's watermark is published at most this often, when it has advanced."""
     watermark_refresh_s: float = Field(default=300.0, gt=0)
