@@ -27,6 +27,8 @@ from firmware_sim.kiosk.simulator import DeliveryOutcome
 
 ROOT = f"careedge/v1/{SITE}/{GATEWAY}"
 CAPTURED = ("watermark", "cmd/#", "cmd-ack/#", "vitals/+")
+PHASE_ONE, PHASE_TWO, PHASE_THREE = 6, 12, 18
+"""Kiosk messages finished by the end of each phase."""
 GATE_TIMEOUT_S = 120.0
 """A gate never opened (a failed test) releases the kiosk thread after this long."""
 
@@ -83,12 +85,12 @@ def _lose_the_second_phase(
     """Phases one and two, then the broker's crash; returns the envelope counts after each phase."""
     with Daemon("bridge", site.bridge_config) as bridge:
         wait_until(site.bridge_ready, 60, "bridge subscribed")
-        gates.wait_reached(10)
+        gates.wait_reached(PHASE_ONE)
         stored_first = _envelopes(kiosk.acknowledged)
         capture.wait_for(lambda msgs: stored_first in _watermarks(msgs), 60, "watermark of phase one")
         assert bridge.stop() == 0
-    gates.open(10)
-    gates.wait_reached(20)
+    gates.open(PHASE_ONE)
+    gates.wait_reached(PHASE_TWO)
     published_second = _envelopes(kiosk.acknowledged)
     wait_until(
         lambda: site.get("/health", site.edge_api)["outbox_pending"] == 0,
@@ -107,7 +109,7 @@ def _recover(
     watermark covers every one and each reading is checked stored exactly once."""
     with Daemon("bridge", site.bridge_config) as bridge:
         wait_until(site.bridge_ready, 60, "bridge subscribed again")
-        gates.open(20)
+        gates.open(PHASE_TWO)
         assert kiosk.wait_finished(60), edge.log()
         total = _envelopes(kiosk.acknowledged)
         capture.wait_for(lambda msgs: total in _watermarks(msgs), 60, "watermark of every reading")
@@ -137,7 +139,7 @@ class Outcome:
 
 
 def _crash_and_recover(tmp_path: Path, tsdb: VictoriaMetrics, count: int, **settings: Any) -> Outcome:
-    gates = Gates(10, 20)
+    gates = Gates(PHASE_ONE, PHASE_TWO)
     with (
         Mosquitto(autosave_interval_s=3600) as broker,
         _kiosk(tmp_path, count, gates) as kiosk,
@@ -165,14 +167,14 @@ def test_a_gap_left_by_a_killed_broker_is_replayed_on_request(
     outcome = _crash_and_recover(
         tmp_path,
         victoria,
-        30,
+        PHASE_THREE,
         gateway={"replay": {"tail_grace_s": 3600}},
-        bridge={"delivery": {"gap_grace_s": 1, "replay_retry_s": 5}},
+        bridge={"delivery": {"gap_grace_s": 1, "replay_retry_s": 5, "watermark_interval_s": 0.2}},
     )
     replays = _payloads(outcome, "/cmd/replay")
     acks = _payloads(outcome, "/cmd-ack/")
 
-    assert outcome.readings == 30
+    assert outcome.readings == PHASE_THREE
     assert 0 < outcome.stored_first < outcome.published_second < outcome.total
     assert outcome.retained_watermarks == [(True, outcome.total)]
     assert replays, "the lost range came back because it was asked for"
@@ -191,13 +193,13 @@ def test_a_lost_tail_that_no_later_reading_reveals_is_published_again(
     outcome = _crash_and_recover(
         tmp_path,
         victoria,
-        20,
+        PHASE_TWO,
         gateway={"replay": {"tail_grace_s": 2}},
         bridge={"delivery": {"gap_grace_s": 3600, "watermark_interval_s": 0.2}},
     )
     replayed = {envelope["seq"] for envelope in _payloads(outcome, "/vitals/") if envelope["historical"]}
 
-    assert outcome.readings == 20
+    assert outcome.readings == PHASE_TWO
     assert outcome.published_second == outcome.total
     assert _payloads(outcome, "/cmd/replay") == []
     assert replayed == set(range(outcome.stored_first + 1, outcome.total + 1)), "the tail, and only the tail"
