@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from careedge_common.codes import BY_CODE
+from careedge_common.config_delivery import DeliveryCheck, EdgeReplay
 from careedge_common.config_modbus import ModbusSettings
 from careedge_common.config_signing import ConfigSigning
 
@@ -372,6 +373,7 @@ class GatewayConfig(StrictModel):
     kiosk: KioskConfig = KioskConfig()
     ble: BleSettings = BleSettings()
     config_signing: ConfigSigning | None = None
+    replay: EdgeReplay = EdgeReplay()
 
 
 class InfluxSink(StrictModel):
@@ -407,6 +409,7 @@ class BridgeConfig(StrictModel):
     """How long processed envelope IDs stay in the relational store, so a restarted bridge (or
     another bridge on the shared subscription) does not alert twice. Longer than the edge replay
     window (7 days by default), because a gateway may replay anything it still holds."""
+    delivery: DeliveryCheck = DeliveryCheck()
 
 
 class Threshold(StrictModel):

@@ -48,3 +48,8 @@ def cmd(site: str, gateway: str, target: str) -> str:
 
 def cmd_ack(site: str, gateway: str, command_id: str) -> str:
     return f"{gateway_root(site, gateway)}/cmd-ack/{command_id}"
+
+
+def watermark(site: str, gateway: str) -> str:
+    """Retained: the highest ``seq`` up to which the bridges have stored every message (DESIGN §4)."""
+    return f"{gateway_root(site, gateway)}/watermark"

@@ -127,11 +127,16 @@ class _ServerProcess:
 
 
 class Mosquitto(_ServerProcess):
-    """Mosquitto with limits raised so a slow or offline subscriber is throttled, not dropped."""
+    """Mosquitto with limits raised so a slow or offline subscriber is throttled, not dropped.
 
-    def __init__(self, extra_config: str = "") -> None:
+    ``autosave_interval_s``: how often it writes its state to disk. Short by default, so sessions
+    survive a restart; a long one makes certain that a SIGKILL loses what it had acknowledged.
+    """
+
+    def __init__(self, extra_config: str = "", *, autosave_interval_s: int = 1) -> None:
         super().__init__()
         self.extra_config = extra_config
+        self.autosave_interval_s = autosave_interval_s
 
     def _command(self) -> list[str]:
         config = self.workdir / "mosquitto.conf"
@@ -143,7 +148,7 @@ class Mosquitto(_ServerProcess):
             "user root\n"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
-            "autosave_interval 1\n"
+            f"autosave_interval {self.autosave_interval_s}\n"
             "max_inflight_messages 1000\n"
             "max_queued_messages 1000000\n"
             "max_queued_bytes 0\n"

@@ -25,6 +25,7 @@ from cloud_bridge.rules import ThresholdRules
 from cloud_bridge.sink import open_sink
 from cloud_bridge.store import BridgeStore
 from cloud_bridge.subscriber import Incoming, Subscriber
+from cloud_bridge.watermarks import DeliveryCheckMetrics, WatermarkKeeper
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,13 @@ class Bridge:
             sink=self._sink,
             store=self._store,
             rules=ThresholdRules(config.alerts.thresholds),
+            watermarks=WatermarkKeeper(
+                config.site.id,
+                settings.delivery,
+                self._store.transaction,
+                self._subscriber.publish,
+                DeliveryCheckMetrics(self.metrics.registry),
+            ),
             recent=RecentIds(settings.dedupe_window),
             inbox=inbox,
             outlet=self._subscriber,

@@ -31,16 +31,20 @@ from cloud_bridge.metrics import BridgeMetrics
 from cloud_bridge.points import VitalPoint, points_of
 from cloud_bridge.retry import STORAGE_RETRY
 from cloud_bridge.rules import ThresholdRules
+from cloud_bridge.seq_tracking import SeqMark
 from cloud_bridge.sink import PointSink, SinkUnavailableError
 from cloud_bridge.store import BridgeStore
 from cloud_bridge.subscriber import Incoming
 from cloud_bridge.validation import EnvelopeError, RejectReason, validate_observation
+from cloud_bridge.watermarks import WatermarkKeeper
 
 log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 0.2
 """How often an idle writer looks at the stop flag."""
 PRUNE_INTERVAL_S = 3600.0
+WATERMARK_TICK_S = 0.25
+"""How often the writer looks for watermarks to publish and gaps to request between batches."""
 
 T = TypeVar("T")
 
@@ -50,7 +54,7 @@ class Outlet(Protocol):
 
     def flush_acks(self) -> None: ...
 
-    def publish(self, topic: str, payload: bytes) -> None: ...
+    def publish(self, topic: str, payload: bytes, retain: bool = False) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,7 @@ class Pipeline:
         sink: PointSink,
         store: BridgeStore,
         rules: ThresholdRules,
+        watermarks: WatermarkKeeper,
         recent: RecentIds,
         inbox: queue.SimpleQueue[Incoming],
         outlet: Outlet,
@@ -83,6 +88,7 @@ class Pipeline:
         self._sink = sink
         self._store = store
         self._rules = rules
+        self._watermarks = watermarks
         self._recent = recent
         self._outlet = outlet
         self._metrics = metrics
@@ -115,11 +121,15 @@ class Pipeline:
 
     def _run(self) -> None:
         next_prune = time.monotonic()
+        next_watermark_tick = time.monotonic()
         try:
             while not self._stop.is_set():
                 if time.monotonic() >= next_prune:
                     self._prune()
                     next_prune = time.monotonic() + PRUNE_INTERVAL_S
+                if time.monotonic() >= next_watermark_tick:
+                    self._tick_watermarks()
+                    next_watermark_tick = time.monotonic() + WATERMARK_TICK_S
                 batch = self._take_batch()
                 if batch:
                     self._process(batch)
@@ -204,7 +214,8 @@ class Pipeline:
         now = datetime.now(UTC)
         alerts = [alert for envelope in fresh for alert in self._rules.evaluate(envelope, now)]
         fresh_ids = [envelope.id for envelope in fresh]
-        new_alerts = self._retrying(lambda: self._store.record(fresh_ids, alerts, now), "store commit")
+        seqs = [SeqMark(envelope.site, envelope.gateway, envelope.seq, envelope.boot) for envelope in fresh]
+        new_alerts = self._retrying(lambda: self._store.record(fresh_ids, alerts, now, seqs), "store commit")
         self._recent.add_all(fresh_ids)
         for alert in new_alerts:
             self._outlet.publish(self._alerts_topic, alert.to_json())
@@ -234,6 +245,13 @@ class Pipeline:
         log.warning("%s failed (%s); retrying in %.1f s without acknowledging", what, exc, delay)
         if self._stop.wait(delay):
             raise _StopRequestedError from exc
+
+    def _tick_watermarks(self) -> None:
+        try:
+            self._watermarks.tick(datetime.now(UTC))
+        except sqlite3.Error as exc:
+            self._metrics.store_errors.inc()
+            log.warning("could not check delivery watermarks (%s); trying again shortly", exc)
 
     def _prune(self) -> None:
         try:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from cloud_bridge import seq_tracking
 from cloud_bridge.alert import Alert, Severity
 from cloud_bridge.points import epoch_ms
+from cloud_bridge.seq_tracking import SeqMark
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS processed (
@@ -50,7 +53,7 @@ class BridgeStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
+        self._db.executescript(SCHEMA + seq_tracking.SCHEMA)
 
     def unprocessed(self, envelope_ids: Collection[str]) -> set[str]:
         """The subset of ``envelope_ids`` not yet recorded as processed."""
@@ -64,8 +67,15 @@ class BridgeStore:
                 seen.update(row[0] for row in self._db.execute(query, chunk))
         return set(ids) - seen
 
-    def record(self, envelope_ids: Iterable[str], alerts: Iterable[Alert], now: datetime) -> list[Alert]:
-        """Mark envelopes processed and store their alerts; return the alerts that were new.
+    def record(
+        self,
+        envelope_ids: Iterable[str],
+        alerts: Iterable[Alert],
+        now: datetime,
+        seqs: Iterable[SeqMark] = (),
+    ) -> list[Alert]:
+        """Mark envelopes processed, with their gateways' seqs, and store their alerts; return the
+        alerts that were new.
 
         Raises ``sqlite3.Error`` with nothing committed.
         """
@@ -77,6 +87,7 @@ class BridgeStore:
                 "INSERT OR IGNORE INTO processed (envelope_id, processed_at_ms) VALUES (?, ?)",
                 ((envelope_id, now_ms) for envelope_id in envelope_ids),
             )
+            seq_tracking.record_seqs(self._db, seqs, now_ms)
             for alert in alerts:
                 cursor = self._db.execute(
                     "INSERT OR IGNORE INTO alerts"
@@ -95,6 +106,14 @@ class BridgeStore:
                 if cursor.rowcount == 1:
                     new.append(alert)
         return new
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends, rolled back
+        if it raises."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            yield self._db
 
     def alerts(
         self,

@@ -103,9 +103,9 @@ class Subscriber:
         """Send the PUBACKs of every released message now (from any thread)."""
         self._send_ready_acks()
 
-    def publish(self, topic: str, payload: bytes) -> None:
-        """QoS 1, not retained. paho keeps it queued across a reconnect while this process lives."""
-        self._client.publish(topic, payload, qos=1, retain=False)
+    def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        """QoS 1. paho keeps it queued across a reconnect while this process lives."""
+        self._client.publish(topic, payload, qos=1, retain=retain)
 
     def stop(self) -> None:
         """Say ``offline`` (retained) while still connected, then disconnect; unacknowledged

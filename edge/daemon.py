@@ -39,6 +39,7 @@ from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
 from edge.publisher import Publisher
 from edge.reader_supervisor import ReaderSupervisor
+from edge.replay import ReplayAgent
 from edge.residents import EMPTY_ROSTER, Roster, RosterError, load_roster
 from edge.supervisor import DeviceSupervisor
 
@@ -159,6 +160,7 @@ class EdgeDaemon:
         self.publisher = Publisher(config, self.outbox, self.metrics)
         if updates is not None:
             self.publisher.handle_commands(CONFIG_COMMAND, updates.handle_command)
+        self.replay = ReplayAgent(config, self.outbox, self.metrics.registry)
         envelopes = EnvelopeFactory(config.site.id, self.gateway.id)
         timezone = ZoneInfo(config.site.timezone)
         self.station = KioskStation(
@@ -242,8 +244,10 @@ class EdgeDaemon:
             self.gateway.api.port,
         )
         self.publisher.start()
+        self.replay.start()
         tasks = [
             asyncio.create_task(self.publisher.run(), name="publisher"),
+            asyncio.create_task(self.replay.run(), name="replay"),
             asyncio.create_task(self._purge_loop(), name="outbox-purge"),
             asyncio.create_task(server.serve(), name="api"),
             asyncio.create_task(self.station.run(), name="kiosk-sessions"),
@@ -270,6 +274,7 @@ class EdgeDaemon:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.publisher.stop()
+        self.replay.stop()
         self.station.close()
         self.glucose.close()
         self.outbox.close()
@@ -277,7 +282,8 @@ class EdgeDaemon:
     async def _purge_loop(self) -> None:
         window_s = self.gateway.outbox.replay_window_days * 86400
         while True:
-            purged = self.outbox.purge_published(window_s)
+            covered = self.replay.watermark
+            purged = 0 if covered is None else self.outbox.purge_published(window_s, covered)
             if purged:
                 log.info("purged %d published readings older than the replay window", purged)
             await asyncio.sleep(PURGE_INTERVAL_S)

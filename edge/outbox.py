@@ -34,6 +34,10 @@ CREATE INDEX IF NOT EXISTS outbox_published ON outbox (published_at) WHERE publi
 """
 
 
+SQLITE_MAX_INT = 2**63 - 1
+"""The largest INTEGER SQLite stores: the open upper end of a ``seq`` range."""
+
+
 class OutboxError(Exception):
     """The outbox could not store a reading (disk full, I/O error): the device must keep it."""
 
@@ -168,14 +172,36 @@ class Outbox:
     def last_seq(self) -> int:
         return self._counter("seq")
 
-    def purge_published(self, older_than_s: float, now: float | None = None) -> int:
-        """Drop published entries past the replay window; returns how many were dropped."""
+    def purge_published(self, older_than_s: float, covered_through: int, now: float | None = None) -> int:
+        """Drop published entries past the replay window whose ``seq`` the bridges' watermark
+        covers (``covered_through``): a message the broker lost stays until it has been replayed.
+        Returns how many were dropped."""
         cutoff = (now or time.time()) - older_than_s
         with self._transaction():
             cursor = self._db.execute(
-                "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ?", (cutoff,)
+                "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ? AND seq <= ?",
+                (cutoff, covered_through),
             )
         return cursor.rowcount
+
+    def published(
+        self, first: int, last: int | None, limit: int, *, published_before: float | None = None
+    ) -> list[OutboxEntry]:
+        """Up to ``limit`` published entries with ``first <= seq <= last`` (no upper bound when
+        ``last`` is None), published before ``published_before`` (epoch s) if given; ``seq`` order."""
+        rows = self._db.execute(
+            "SELECT seq, id, topic, payload FROM outbox WHERE seq BETWEEN ? AND ?"
+            " AND published_at IS NOT NULL AND (? IS NULL OR published_at < ?) ORDER BY seq LIMIT ?",
+            (first, SQLITE_MAX_INT if last is None else last, published_before, published_before, limit),
+        ).fetchall()
+        return [OutboxEntry(*row) for row in rows]
+
+    def held_seqs(self, first: int, last: int) -> list[int]:
+        """The seqs between ``first`` and ``last`` (inclusive) still in the outbox, published or not."""
+        rows = self._db.execute(
+            "SELECT seq FROM outbox WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last)
+        )
+        return [int(row[0]) for row in rows]
 
     def close(self) -> None:
         self._db.close()

@@ -30,14 +30,23 @@ class Site:
     """Config files for one edge and one bridge of a site, written where the test keeps its files."""
 
     def __init__(
-        self, tmp_path: Path, broker: Mosquitto, tsdb: VictoriaMetrics, kiosk: KioskSimulator
+        self,
+        tmp_path: Path,
+        broker: Mosquitto,
+        tsdb: VictoriaMetrics,
+        kiosk: KioskSimulator,
+        *,
+        gateway: dict[str, Any] | None = None,
+        bridge: dict[str, Any] | None = None,
     ) -> None:
+        """``gateway`` and ``bridge``: settings added to those sections of the configs."""
         secret = tmp_path / "site.key"
         secret.write_bytes(secrets.token_bytes(32))
         self.pseudonymiser = Pseudonymiser(secret.read_bytes())
         token = tmp_path / "influx.token"
         token.write_text("not-checked-by-victoria-metrics")
         self.bridge_api = free_port()
+        self.edge_api = free_port()
         self.store_path = tmp_path / "bridge" / "bridge.db"
         common: dict[str, Any] = {
             "site": {"id": SITE, "timezone": "Asia/Shanghai"},
@@ -52,7 +61,8 @@ class Site:
                     "id": GATEWAY,
                     "data_dir": str(tmp_path / "edge"),
                     "pseudonym_secret_file": str(secret),
-                    "api": {"port": free_port()},
+                    "api": {"port": self.edge_api},
+                    **(gateway or {}),
                 },
                 "devices": [
                     {"id": DEVICE, "kind": "hl7_kiosk", "port": str(kiosk.device_path), "ack_timeout_s": 3}
@@ -75,12 +85,16 @@ class Site:
                     "store_path": str(self.store_path),
                     "api": {"port": self.bridge_api},
                     "batch_wait_ms": 50,
+                    **(bridge or {}),
                 },
             },
         )
 
-    def get(self, path: str) -> Any:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.bridge_api}{path}", timeout=5) as response:
+    def get(self, path: str, port: int | None = None) -> Any:
+        """GET from the bridge's API, or from the API on ``port`` (the edge's)."""
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port or self.bridge_api}{path}", timeout=5
+        ) as response:
             return json.loads(response.read())
 
     def processed_count(self) -> int:

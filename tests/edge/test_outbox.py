@@ -74,14 +74,17 @@ def test_failed_build_stores_nothing_and_keeps_seq(tmp_path: Path) -> None:
     assert outbox.add(_message).seq == 1
 
 
-def test_purge_keeps_replay_window(tmp_path: Path) -> None:
+def test_purge_keeps_replay_window_and_what_the_watermark_does_not_cover(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "edge.db")
     for _ in range(3):
         outbox.add(_message)
     outbox.take(3)
     outbox.mark_published([1, 2])
-    assert outbox.purge_published(older_than_s=3600) == 0
-    assert outbox.purge_published(older_than_s=3600, now=10**10) == 2
+    assert outbox.purge_published(older_than_s=3600, covered_through=3) == 0
+    assert outbox.purge_published(older_than_s=3600, covered_through=1, now=10**10) == 1
+    assert outbox.held_seqs(1, 3) == [2, 3]
+    assert outbox.purge_published(older_than_s=3600, covered_through=3, now=10**10) == 1
+    assert outbox.held_seqs(1, 3) == [3]
     assert outbox.pending_count() == 1
     assert outbox.last_seq() == 3
 
