@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -22,10 +22,18 @@ def write_config(path: Path, document: dict[str, Any]) -> Path:
 class Daemon:
     """``careedge <command> --config FILE`` with its output in a log file next to the config."""
 
-    def __init__(self, command: str, config: Path, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        command: str,
+        config: Path,
+        extra_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """``env`` adds to (or overrides) this process's environment, e.g. systemd's ``NOTIFY_SOCKET``."""
         self.command = command
         self.config = config
         self.extra_args = list(extra_args)
+        self.env = dict(env or {})
         self.log_path = config.with_name(f"{command}-{config.stem}.log")
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -43,7 +51,7 @@ class Daemon:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             )
         return self
 

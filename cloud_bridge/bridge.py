@@ -113,6 +113,15 @@ class Bridge:
         self._close_stores()
         log.info("bridge stopped")
 
+    @property
+    def subscribed(self) -> bool:
+        """The broker has granted the vitals subscription at least once: messages can flow."""
+        return self._subscriber.subscribed.is_set()
+
+    def working(self, within_s: float) -> bool:
+        """The writer is alive and its loop went round within ``within_s`` (see ``Pipeline``)."""
+        return not self.crashed.is_set() and self._pipeline.turned_within(within_s)
+
     def health(self) -> Health:
         return Health(
             mqtt_connected=self._subscriber.connected,

@@ -100,6 +100,7 @@ class Pipeline:
         self.sink_ok = True
         """False from a failed write until the next successful one."""
         self.last_write_at: datetime | None = None
+        self._turned_at = time.monotonic()
         metrics.watch_queue(self._inbox.qsize)
 
     @property
@@ -109,6 +110,11 @@ class Pipeline:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def turned_within(self, seconds: float) -> bool:
+        """Whether the writer's loop went round (took a batch, or retried a step) that recently:
+        what the systemd watchdog is fed on, so a writer stuck in a call gets restarted."""
+        return self.alive and time.monotonic() - self._turned_at < seconds
 
     def start(self) -> None:
         self._thread.start()
@@ -124,6 +130,7 @@ class Pipeline:
         next_watermark_tick = time.monotonic()
         try:
             while not self._stop.is_set():
+                self._turned_at = time.monotonic()
                 if time.monotonic() >= next_prune:
                     self._prune()
                     next_prune = time.monotonic() + PRUNE_INTERVAL_S
@@ -232,6 +239,7 @@ class Pipeline:
     def _retrying(self, action: Callable[[], T], what: str) -> T:
         delays = STORAGE_RETRY.delays()
         while True:
+            self._turned_at = time.monotonic()
             try:
                 return action()
             except SinkUnavailableError as exc:

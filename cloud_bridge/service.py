@@ -15,15 +15,16 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-import sdnotify
-
 from careedge_common.config import SecretError
 from careedge_common.config_loader import ConfigError, load_config
+from careedge_common.service_notify import ServiceNotifier
 from cloud_bridge.bridge import Bridge, BridgeError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+SUPERVISE_POLL_S = 0.1
+"""How often the main thread looks at the stop flag, the writer and the subscription."""
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,25 @@ def run(config_path: Path) -> int:
     except BridgeError as exc:
         log.error("%s", exc)
         return EXIT_FAILED
-    sdnotify.SystemdNotifier().notify("READY=1")
-    while not stop.wait(0.5):
-        if bridge.crashed.is_set():
-            break
-    sdnotify.SystemdNotifier().notify("STOPPING=1")
+    _supervise(bridge, stop, ServiceNotifier())
     bridge.stop()
     return EXIT_FAILED if bridge.crashed.is_set() else EXIT_OK
+
+
+def _supervise(bridge: Bridge, stop: threading.Event, systemd: ServiceNotifier) -> None:
+    """Until asked to stop or the writer crashes: READY=1 once subscribed, and keep-alives while the
+    writer turns. A writer stuck longer than systemd's watchdog timeout gets the bridge restarted;
+    its unacknowledged messages wait in the broker session."""
+    ready = False
+    interval = systemd.watchdog_interval_s
+    stuck_after_s = 2 * interval if interval is not None else None
+    while not stop.wait(SUPERVISE_POLL_S) and not bridge.crashed.is_set():
+        if not ready and bridge.subscribed:
+            systemd.ready()
+            ready = True
+        if stuck_after_s is not None and bridge.working(stuck_after_s):
+            systemd.alive_when_due()
+    systemd.stopping()
 
 
 def _config_problem(problems: list[str]) -> int:

@@ -74,12 +74,15 @@ class Subscriber:
         self._lock = threading.Lock()
         self._connection = 0
         self._connected = False
+        self.subscribed = threading.Event()
+        """Set once the broker has granted the vitals subscription (the bridge is ready)."""
         self._client = make_client(
             broker, bridge.client_id, persistent=True, manual_ack=True, will=Will(self._state_topic, OFFLINE)
         )
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
 
     @property
     def connected(self) -> bool:
@@ -137,6 +140,14 @@ class Subscriber:
             log.info("connected with a new broker session")
         client.subscribe(self._filter, qos=1)
         client.publish(self._state_topic, ONLINE, qos=1, retain=True)
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[ReasonCode], properties: Any
+    ) -> None:
+        if any(reason.is_failure for reason in reasons):
+            log.error("the broker refused the vitals subscription: %s", [str(r) for r in reasons])
+            return
+        self.subscribed.set()
 
     def _on_disconnect(
         self,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from careedge_common.api_server import make_api_server
+from careedge_common.api_server import ApiServer, make_api_server
 from careedge_common.config import (
     SESSION_BOUND_KINDS,
     GatewayConfig,
@@ -28,6 +28,7 @@ from careedge_common.config import (
 from careedge_common.config_loader import ConfigError, load_config
 from careedge_common.mqtt_client import TlsSetupError, tls_context
 from careedge_common.pseudonym import Pseudonymiser
+from careedge_common.service_notify import ServiceNotifier
 from edge.api import create_app
 from edge.ble_glucose import GlucoseCounters
 from edge.config_bundle import BundleRejected, SigningKeyError, load_public_key, verify_bundle
@@ -50,6 +51,7 @@ BUNDLE_SUFFIX = ".bundle"
 CONFIG_COMMAND = "config"
 OUTBOX_FILE = "edge.db"
 PURGE_INTERVAL_S = 3600.0
+API_START_POLL_S = 0.02
 
 
 def run(config_path: Path, site_key: Path | None = None) -> int:
@@ -157,6 +159,7 @@ class EdgeDaemon:
         self.glucose = GlucoseCounters(db_path)
         ble = BleWiring.for_gateway(self.gateway.ble, self.glucose, ble_backends)
         self._stop = asyncio.Event()
+        self._systemd = ServiceNotifier()
         self.publisher = Publisher(config, self.outbox, self.metrics)
         if updates is not None:
             self.publisher.handle_commands(CONFIG_COMMAND, updates.handle_command)
@@ -245,15 +248,19 @@ class EdgeDaemon:
         )
         self.publisher.start()
         self.replay.start()
+        api = asyncio.create_task(server.serve(), name="api")
         tasks = [
             asyncio.create_task(self.publisher.run(), name="publisher"),
             asyncio.create_task(self.replay.run(), name="replay"),
             asyncio.create_task(self._purge_loop(), name="outbox-purge"),
-            asyncio.create_task(server.serve(), name="api"),
+            api,
             asyncio.create_task(self.station.run(), name="kiosk-sessions"),
             *(asyncio.create_task(s.run(), name=f"device-{s.device_id}") for s in self.supervisors),
             *(asyncio.create_task(r.run(), name=f"reader-{r.device_id}") for r in self.readers),
+            asyncio.create_task(self._systemd.feed_watchdog(), name="systemd-watchdog"),
         ]
+        if await self._api_started(server, api):
+            self._systemd.ready()
         log.info(
             "edge %s/%s boot %d: %d devices, %d readers",
             self.config.site.id,
@@ -264,11 +271,12 @@ class EdgeDaemon:
         )
         await stop.wait()
         log.info("stopping")
+        self._systemd.stopping()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         server.should_exit = True
         for task in tasks:
-            if task.get_name() != "api":
+            if task is not api:
                 task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
@@ -278,6 +286,13 @@ class EdgeDaemon:
         self.station.close()
         self.glucose.close()
         self.outbox.close()
+
+    async def _api_started(self, server: ApiServer, task: asyncio.Task[None]) -> bool:
+        """Ready means the API answers: wait until uvicorn listens, or has given up trying (False:
+        systemd then sees no READY=1 and restarts the daemon when its start times out)."""
+        while not server.started and not task.done():
+            await asyncio.sleep(API_START_POLL_S)
+        return server.started
 
     async def _purge_loop(self) -> None:
         window_s = self.gateway.outbox.replay_window_days * 86400

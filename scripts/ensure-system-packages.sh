@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a command needs when they are missing: python3-venv for every
 # command, and for the tests the real servers they start (Mosquitto, VictoriaMetrics) and the
-# browser the kiosk page is tested in (Chromium, with a CJK font so Chinese text renders).
+# browser the kiosk page is tested in (Chromium, with a CJK font so Chinese text renders), and
+# systemd-analyze, which checks the unit files in systemd/.
 # Usage: scripts/ensure-system-packages.sh [--test-servers]
 set -euo pipefail
 
@@ -12,6 +13,7 @@ if [[ "${1:-}" == "--test-servers" ]]; then
   command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   [[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || missing+=(fonts-wqy-microhei)
+  command -v systemd-analyze >/dev/null || missing+=(systemd)
 fi
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
