@@ -111,6 +111,14 @@ class BrokerConfig(StrictModel):
 class OutboxConfig(StrictModel):
     replay_window_days: float = Field(default=7.0, ge=0)
     """Published readings stay this long so a broker that lost them can be asked to replay."""
+    max_pending: int = Field(default=1_000_000, ge=1)
+    """Unpublished readings held at most (about ten days of a 200-resident home). Beyond it devices
+    are refused (HL7 AE, ASTM NAK) and keep their readings until the outbox drains."""
+    max_size_mb: int = Field(default=2048, ge=1)
+    """Size the outbox file may grow to, in MiB; then devices are refused as when the disk is full."""
+    drain_rate_per_s: float = Field(default=200.0, gt=0)
+    """Most readings published per second, so gateways draining after an outage do not flood the
+    bridge (100,000 buffered readings drain in under 9 minutes at the default)."""
 
 
 class ApiConfig(StrictModel):

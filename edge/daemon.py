@@ -52,6 +52,7 @@ CONFIG_COMMAND = "config"
 OUTBOX_FILE = "edge.db"
 PURGE_INTERVAL_S = 3600.0
 API_START_POLL_S = 0.02
+MIB = 1024 * 1024
 
 
 def run(config_path: Path, site_key: Path | None = None) -> int:
@@ -155,7 +156,8 @@ class EdgeDaemon:
         self.gateway = config.gateway
         self.metrics = metrics or EdgeMetrics()
         db_path = self.gateway.data_dir / OUTBOX_FILE
-        self.outbox = Outbox(db_path)
+        limits = self.gateway.outbox
+        self.outbox = Outbox(db_path, max_pending=limits.max_pending, max_bytes=limits.max_size_mb * MIB)
         self.glucose = GlucoseCounters(db_path)
         ble = BleWiring.for_gateway(self.gateway.ble, self.glucose, ble_backends)
         self._stop = asyncio.Event()

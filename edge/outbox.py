@@ -5,6 +5,12 @@ disk, which is what lets the edge acknowledge a device (DESIGN §4). The interfa
 buffer in three calls: ``add``, ``take`` a batch, ``end`` it (``mark_published`` or ``release``).
 Sequence numbers are assigned inside the same transaction as the row, so ``seq`` has no gaps and
 survives restarts; ``boot`` counts daemon starts, like Sparkplug's bdSeq.
+
+Full is a normal state, not a failure: after a long outage the outbox may reach its limit on
+unpublished readings (``max_pending``) or on file size (``max_bytes``, enforced by SQLite's
+``max_page_count``, which fails exactly as a full disk does). Then ``add`` raises ``OutboxFull``
+and nothing is stored, so the device is refused and keeps the reading for a later resend; nothing
+already accepted is ever dropped to make room.
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ class OutboxError(Exception):
     """The outbox could not store a reading (disk full, I/O error): the device must keep it."""
 
 
+class OutboxFull(OutboxError):
+    """The outbox is at its configured limit, or the disk is full: refuse until it has drained."""
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
     seq: int
@@ -67,13 +77,22 @@ Companion = Callable[[sqlite3.Connection, Sequence[OutboxEntry]], None]
 
 
 class Outbox:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, max_pending: int | None = None, max_bytes: int | None = None) -> None:
+        """``max_pending``: unpublished messages held at most. ``max_bytes``: size the file may grow
+        to through this connection (never below its current size). None means no limit."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        if max_bytes is not None:
+            page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+            self._db.execute(f"PRAGMA max_page_count={max(1, max_bytes // page_size)}")
         self._db.executescript(SCHEMA)
+        self._max_pending = max_pending
         self._in_flight: set[int] = set()
+        self._pending = int(
+            self._db.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0]
+        )
         self.boot = self._next_boot()
 
     def _next_boot(self) -> int:
@@ -99,9 +118,11 @@ class Outbox:
         window), that entry is returned marked ``duplicate`` and nothing new is stored for it.
         ``also(connection, entries)`` runs last inside the same transaction, so rows a caller keeps
         beside the messages (an audit record, an unbound reading) commit or roll back with them.
-        Raises ``OutboxError`` when the rows could not be written; nothing is half-stored then.
+        Raises ``OutboxFull`` when the new messages would pass ``max_pending`` or the file cannot grow,
+        ``OutboxError`` when the rows could not be written otherwise; nothing is half-stored then.
         """
         entries: list[OutboxEntry] = []
+        fresh = 0
         try:
             with self._transaction():
                 seq = self._counter("seq")
@@ -110,6 +131,9 @@ class Outbox:
                     if existing is not None:
                         entries.append(existing)
                         continue
+                    fresh += 1
+                    if self._max_pending is not None and self._pending + fresh > self._max_pending:
+                        raise OutboxFull(f"outbox holds its limit of {self._max_pending} unpublished")
                     seq += 1
                     message = build(seq, self.boot)
                     self._db.execute(
@@ -122,7 +146,10 @@ class Outbox:
                 if also is not None:
                     also(self._db, entries)
         except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                raise OutboxFull(f"outbox file cannot grow: {exc}") from exc
             raise OutboxError(f"outbox write failed: {exc}") from exc
+        self._pending += fresh
         return entries
 
     def _find(self, dedupe_key: str | None) -> OutboxEntry | None:
@@ -150,9 +177,11 @@ class Outbox:
             return
         now = time.time()
         with self._transaction():
-            self._db.executemany(
-                "UPDATE outbox SET published_at = ? WHERE seq = ?", [(now, seq) for seq in done]
+            cursor = self._db.executemany(
+                "UPDATE outbox SET published_at = ? WHERE seq = ? AND published_at IS NULL",
+                [(now, seq) for seq in done],
             )
+        self._pending -= cursor.rowcount
         self._in_flight.difference_update(done)
 
     def release(self, seqs: Iterable[int]) -> None:
@@ -160,7 +189,8 @@ class Outbox:
         self._in_flight.difference_update(seqs)
 
     def pending_count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0])
+        """Unpublished messages; kept as a running count, since the publisher asks on every turn."""
+        return self._pending
 
     def oldest_pending_age(self, now: float | None = None) -> float:
         """Seconds since the oldest unpublished reading was stored; 0 when none is pending."""
@@ -231,7 +261,16 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        if exc_type is None:
+        if exc_type is not None:
+            self._rollback()
+            return
+        try:
             self._db.execute("COMMIT")
-        else:
+        except sqlite3.Error:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back by itself (SQLITE_FULL can): keep the original error then.
+        if self._db.in_transaction:
             self._db.execute("ROLLBACK")

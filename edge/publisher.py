@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 import time
 from typing import Any
 
@@ -24,6 +25,7 @@ from careedge_common.config import SiteConfig
 from careedge_common.envelope import rfc3339, utc_now
 from careedge_common.mqtt_client import Will, connect_async, make_client
 from edge.commands import CommandHandler
+from edge.drain_rate import DrainRate
 from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
 
@@ -34,6 +36,10 @@ MARK_BATCH = 500
 """PUBACKs are written back in batches: a lost mark only means a harmless re-publish."""
 REFUSED_HOLD_OFF_S = 5.0
 """After the broker refuses a message (ACL, quota), wait before offering it again."""
+IDLE_WAIT_S = 1.0
+"""Longest the loop sleeps without a wake-up (metrics are refreshed at least this often)."""
+PACE_S = 0.02
+"""While the drain rate holds messages back, the loop wakes at most this often (a few per turn)."""
 
 
 class Publisher:
@@ -45,6 +51,7 @@ class Publisher:
         self._outbox = outbox
         self._metrics = metrics
         self._capacity = config.broker.max_inflight
+        self._rate = DrainRate(config.gateway.outbox.drain_rate_per_s)
         self._in_flight: dict[int, int] = {}
         self._acked: list[int] = []
         self._wake = asyncio.Event()
@@ -78,21 +85,27 @@ class Publisher:
         self._wake.set()
 
     async def run(self) -> None:
-        """Feed the broker from the outbox until cancelled, never more than ``max_inflight`` at once."""
+        """Feed the broker from the outbox until cancelled, in ``seq`` order, never more than
+        ``max_inflight`` unacknowledged and never faster than ``drain_rate_per_s``."""
         while True:
             self._wake.clear()
             self._flush_acks()
+            wait_s = IDLE_WAIT_S
             if self.connected and time.monotonic() >= self._hold_off_until:
-                room = self._capacity - len(self._in_flight)
+                room = min(self._capacity - len(self._in_flight), self._rate.available())
                 if room > 0:
-                    for entry in self._outbox.take(room):
+                    batch = self._outbox.take(room)
+                    self._rate.spend(len(batch))
+                    for entry in batch:
                         info = self._client.publish(entry.topic, entry.payload, qos=PUBLISH_QOS)
                         self._in_flight[info.mid] = entry.seq
+                if self._outbox.pending_count() > len(self._in_flight):
+                    wait_s = max(PACE_S, self._rate.seconds_until_next())
             self._metrics.outbox_depth.set(self._outbox.pending_count())
             self._metrics.outbox_oldest_age.set(self._outbox.oldest_pending_age())
             self._metrics.in_flight.set(len(self._in_flight))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
 
     async def stop(self) -> None:
         """Say goodbye on the state topic (a clean disconnect sends no Last Will) and disconnect."""
@@ -106,9 +119,15 @@ class Publisher:
         self._client.loop_stop()
 
     def _flush_acks(self) -> None:
+        """Record PUBACKs; when the disk refuses even that, keep them and try on the next turn."""
         while self._acked:
-            batch, self._acked = self._acked[:MARK_BATCH], self._acked[MARK_BATCH:]
-            self._outbox.mark_published(batch)
+            batch = self._acked[:MARK_BATCH]
+            try:
+                self._outbox.mark_published(batch)
+            except sqlite3.Error as exc:
+                log.warning("could not mark %d readings published (%s); retrying", len(batch), exc)
+                return
+            self._acked = self._acked[MARK_BATCH:]
             self._metrics.published.inc(len(batch))
 
     def _state_document(self, status: str) -> bytes:

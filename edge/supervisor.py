@@ -1,9 +1,10 @@
 """One task per device: open it, store each reading durably, then acknowledge it to the device.
 
 The order inside ``_store`` is the product's core promise (DESIGN §4): the outbox commit happens
-before ``accept`` sends the device its ACK; if the commit fails the device gets a rejection and
-keeps the reading. Each reading gets its subject from ``binder`` first (``edge.binding``); a
-reading left unbound is recorded for staff in the same transaction. Reconnect timing comes from
+before ``accept`` sends the device its ACK; if the commit fails, or the outbox is full, the device
+gets a rejection (HL7 AE, ASTM NAK) and keeps the reading to send again later. Each reading gets
+its subject from ``binder`` first (``edge.binding``); a reading left unbound is recorded for staff
+in the same transaction. Reconnect timing comes from
 ``device_policy``; nothing here decides it.
 """
 
@@ -20,7 +21,7 @@ from edge.binding import BoundReading, ReadingBinder
 from edge.device_policy import DeviceHealth
 from edge.envelopes import EnvelopeFactory
 from edge.metrics import EdgeMetrics
-from edge.outbox import Builder, Outbox, OutboxEntry, OutboxError
+from edge.outbox import Builder, Outbox, OutboxEntry, OutboxError, OutboxFull
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,11 @@ class DeviceSupervisor:
                     db, inbound.readings, list(zip(bound, stored, strict=True))
                 ),
             )
+        except OutboxFull as exc:
+            log.warning("device %s: message %s refused, the device keeps it: %s", device, source, exc)
+            self._metrics.inputs_rejected.labels(device=device, reason="outbox_full").inc()
+            await inbound.reject("gateway outbox full")
+            return
         except OutboxError as exc:
             log.error("device %s: message %s not stored: %s", device, source, exc)
             self._metrics.inputs_rejected.labels(device=device, reason="storage").inc()
