@@ -104,8 +104,18 @@ class Publisher:
             self._metrics.outbox_depth.set(self._outbox.pending_count())
             self._metrics.outbox_oldest_age.set(self._outbox.oldest_pending_age())
             self._metrics.in_flight.set(len(self._in_flight))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
+            await self._wait_for_wake(wait_s)
+
+    async def _wait_for_wake(self, timeout_s: float) -> None:
+        """Until ``notify``, a PUBACK or a connection change, at most ``timeout_s``.
+
+        ``asyncio.timeout``, not ``asyncio.wait_for``: on Python 3.11, a cancellation that arrives
+        as ``wait_for`` times out is turned into ``TimeoutError``, and the daemon's stop would then
+        wait forever for this loop (seen once every few stops while pacing a backlog).
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._wake.wait()
 
     async def stop(self) -> None:
         """Say goodbye on the state topic (a clean disconnect sends no Last Will) and disconnect."""
