@@ -5,9 +5,10 @@ Runs alone: ``.venv/bin/python bench/outbox_drain.py [--readings 100000] [--repe
 
 1. *fill*: stores ``--readings`` observation envelopes of a 200-resident home, spread over 24 hours
    (blood pressure with pulse, oximetry, temperature, weight, glucose: 1-3 observations each), in
-   the real outbox (WAL, ``synchronous=FULL``) through ``Outbox.add_many``, 50 readings per
-   transaction (a device's memory upload); prints the file size per 100,000 readings, and times
-   2,000 more stored one per transaction (each fsync'd, as the edge stores a device's message);
+   the real outbox (WAL, ``synchronous=FULL``) through ``Outbox.add_many`` with the resend
+   fingerprint the edge stores beside each reading, 50 readings per transaction (a device's
+   memory upload); prints the file size per 100,000 readings, and times 2,000 more stored one per
+   transaction (each fsync'd, as the edge stores a device's message);
 2. *unthrottled drain*: the real edge daemon (``careedge edge --config``, separate process, no
    devices) started on a copy of that outbox with no effective drain limit; a subscriber times the
    arrival of every reading; the edge's peak resident memory (VmHWM) is read before it stops.
@@ -45,6 +46,7 @@ from careedge_testkit.servers import Mosquitto, free_port, wait_until
 from drivers.contract import Reading
 from edge.envelopes import EnvelopeFactory
 from edge.outbox import Outbox
+from edge.supervisor import reading_fingerprint
 
 SITE, GATEWAY = "bench-home", "gw-1"
 RESIDENTS = 200
@@ -119,7 +121,10 @@ def fill(data_dir: Path, count: int, per_transaction: int = PER_TRANSACTION) -> 
     for first in range(0, count, per_transaction):
         outbox.add_many(
             [
-                (lambda seq, boot, r=reading: envelopes.observation(r, seq, boot), None)
+                (
+                    lambda seq, boot, r=reading: envelopes.observation(r, seq, boot),
+                    reading_fingerprint(reading),
+                )
                 for reading in readings[first : first + per_transaction]
             ]
         )
