@@ -25,8 +25,8 @@ WATCHDOG_SHARE = 0.5
 """Keep-alives go out at this fraction of systemd's watchdog timeout."""
 
 
-def watchdog_interval_s(environ: Mapping[str, str]) -> float | None:
-    """Seconds between keep-alives, or None when systemd expects none from this process.
+def watchdog_timeout_s(environ: Mapping[str, str]) -> float | None:
+    """systemd's ``WatchdogSec=`` for this process in seconds, or None when it expects no keep-alive.
 
     ``$WATCHDOG_PID``, when set, names the process systemd watches; a child that inherited the
     variables must not answer for its parent.
@@ -42,7 +42,7 @@ def watchdog_interval_s(environ: Mapping[str, str]) -> float | None:
     except ValueError:
         log.warning("ignoring a malformed systemd watchdog setting (WATCHDOG_USEC=%r)", usec)
         return None
-    return timeout_us / 1_000_000 * WATCHDOG_SHARE if timeout_us > 0 else None
+    return timeout_us / 1_000_000 if timeout_us > 0 else None
 
 
 class ServiceNotifier:
@@ -50,8 +50,14 @@ class ServiceNotifier:
 
     def __init__(self) -> None:
         self._notifier = sdnotify.SystemdNotifier()
-        self.watchdog_interval_s = watchdog_interval_s(os.environ)
+        self.watchdog_timeout_s = watchdog_timeout_s(os.environ)
         self._next_due = 0.0
+
+    @property
+    def watchdog_interval_s(self) -> float | None:
+        """Seconds between keep-alives, or None when systemd expects none."""
+        timeout = self.watchdog_timeout_s
+        return None if timeout is None else timeout * WATCHDOG_SHARE
 
     def ready(self) -> None:
         self._notifier.notify("READY=1")

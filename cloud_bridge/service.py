@@ -68,8 +68,7 @@ def _supervise(bridge: Bridge, stop: threading.Event, systemd: ServiceNotifier) 
     writer turns. A writer stuck longer than systemd's watchdog timeout gets the bridge restarted;
     its unacknowledged messages wait in the broker session."""
     ready = False
-    interval = systemd.watchdog_interval_s
-    stuck_after_s = 2 * interval if interval is not None else None
+    stuck_after_s = systemd.watchdog_timeout_s
     while not stop.wait(SUPERVISE_POLL_S) and not bridge.crashed.is_set():
         if not ready and bridge.subscribed:
             systemd.ready()
