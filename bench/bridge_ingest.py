@@ -42,9 +42,10 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.write_precision import WritePrecision
 from paho.mqtt.enums import CallbackAPIVersion
 
-from careedge_common import codes, topics
+from careedge_common import topics
 from careedge_common.envelope import Envelope, new_event_id, rfc3339
 from careedge_testkit.servers import Mosquitto, VictoriaMetrics, free_port, wait_until
+from careedge_testkit.typical_readings import typical_reading
 
 CAREEDGE = Path(sys.executable).with_name("careedge")
 GATEWAYS = 10
@@ -58,24 +59,6 @@ LOOP_EVERY = 64
 POLL_S = 0.25
 READY_TIMEOUT_S = 30.0
 RUN_TIMEOUT_S = 240.0
-
-# Typical kiosk readings: blood pressure with pulse (3), oximetry (2), temperature or weight (1).
-READING_KINDS: tuple[tuple[codes.ObservationKind, ...], ...] = (
-    (codes.SYSTOLIC, codes.DIASTOLIC, codes.PULSE),
-    (codes.SPO2, codes.PULSE),
-    (codes.BODY_TEMPERATURE,),
-    (codes.BODY_WEIGHT,),
-    (codes.GLUCOSE,),
-)
-TYPICAL_VALUES = {
-    codes.SYSTOLIC.code: (100, 170),
-    codes.DIASTOLIC.code: (60, 100),
-    codes.PULSE.code: (50, 110),
-    codes.SPO2.code: (88, 100),
-    codes.BODY_TEMPERATURE.code: (35.5, 38.5),
-    codes.BODY_WEIGHT.code: (40.0, 110.0),
-    codes.GLUCOSE.code: (3.5, 12.0),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +99,10 @@ def make_workload(site: str, count: int, seed: int) -> Workload:
             index % GATEWAYS * DEVICES_PER_GATEWAY + device_number
         ) * RESIDENTS_PER_DEVICE + rng.randrange(RESIDENTS_PER_DEVICE)
         measured = start + timedelta(milliseconds=index)
-        kinds = rng.choice(READING_KINDS)
-        obs = []
-        for kind in kinds:
-            low, high = TYPICAL_VALUES[kind.code]
-            value = round(rng.uniform(low, high), kind.decimals)
-            obs.append({"code": kind.code, "name": kind.name, "value": value, "unit": kind.unit})
+        obs = [
+            {"code": kind.code, "name": kind.name, "value": value, "unit": kind.unit}
+            for kind, value in typical_reading(rng)
+        ]
         envelope = {
             "v": 1,
             "id": new_event_id(),

@@ -33,16 +33,15 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
-from careedge_common import codes
 from careedge_common.config import OutboxConfig
 from careedge_common.envelope import Observation
 from careedge_common.pseudonym import Pseudonymiser
 from careedge_testkit.mqtt_capture import Captured, MqttCapture
 from careedge_testkit.processes import Daemon, write_config
 from careedge_testkit.servers import Mosquitto, free_port, wait_until
+from careedge_testkit.typical_readings import typical_reading
 from drivers.contract import Reading
 from edge.envelopes import EnvelopeFactory
 from edge.outbox import Outbox
@@ -62,31 +61,6 @@ IDLE_SETTLE_S = 5.0
 """How long the idle edge runs (connected, nothing to send) before its memory is read."""
 OUTBOX_FILE = "edge.db"
 
-READING_KINDS: tuple[tuple[codes.ObservationKind, ...], ...] = (
-    (codes.SYSTOLIC, codes.DIASTOLIC, codes.PULSE),
-    (codes.SPO2, codes.PULSE),
-    (codes.BODY_TEMPERATURE,),
-    (codes.BODY_WEIGHT,),
-    (codes.GLUCOSE,),
-)
-TYPICAL_VALUES = {
-    codes.SYSTOLIC.code: (100, 170),
-    codes.DIASTOLIC.code: (60, 100),
-    codes.PULSE.code: (50, 110),
-    codes.SPO2.code: (88, 100),
-    codes.BODY_TEMPERATURE.code: (35.5, 38.5),
-    codes.BODY_WEIGHT.code: (40.0, 110.0),
-    codes.GLUCOSE.code: (3.5, 12.0),
-}
-
-
-def _observation(kind: codes.ObservationKind, rng: random.Random) -> Observation:
-    low, high = TYPICAL_VALUES[kind.code]
-    value = float(round(Decimal(rng.uniform(low, high)), kind.decimals))
-    return Observation(
-        code=kind.code, name=kind.name, value=int(value) if kind.decimals == 0 else value, unit=kind.unit
-    )
-
 
 def _readings(count: int, seed: int) -> list[Reading]:
     rng = random.Random(seed)
@@ -99,7 +73,10 @@ def _readings(count: int, seed: int) -> list[Reading]:
             device_id=rng.choice(DEVICES),
             measured_at=start + step * n,
             subject=rng.choice(subjects),
-            observations=tuple(_observation(kind, rng) for kind in rng.choice(READING_KINDS)),
+            observations=tuple(
+                Observation(code=kind.code, name=kind.name, value=value, unit=kind.unit)
+                for kind, value in typical_reading(rng)
+            ),
             source_ref=f"MSG{n:08d}",
         )
         for n in range(count)
