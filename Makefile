@@ -29,3 +29,4 @@ schema: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python bench/bridge_ingest.py
 	$(BIN)/python bench/ble_decode.py
+	$(BIN)/python bench/outbox_drain.py
