@@ -103,6 +103,7 @@ class Assigner:
                 record.envelope, subject, record.latest_id, seq, boot
             ),
             also=also,
+            bounded=False,
         )
         self._metrics.assignments.labels(event=event).inc()
         self._on_stored()

@@ -71,6 +71,7 @@ class NurseCaller:
                 AuditEntry("nurse_called", now, PAGE_ACTOR, session_id, subject, envelope_id=entries[0].id),
                 db,
             ),
+            bounded=False,
         )
         self._metrics.nurse_calls.inc()
         self._on_stored()

@@ -102,13 +102,22 @@ class Outbox:
         return boot
 
     def add(
-        self, build: Builder, dedupe_key: str | None = None, also: Companion | None = None
+        self,
+        build: Builder,
+        dedupe_key: str | None = None,
+        also: Companion | None = None,
+        *,
+        bounded: bool = True,
     ) -> OutboxEntry:
         """Store one message; see ``add_many``."""
-        return self.add_many([(build, dedupe_key)], also)[0]
+        return self.add_many([(build, dedupe_key)], also, bounded=bounded)[0]
 
     def add_many(
-        self, items: Sequence[tuple[Builder, str | None]], also: Companion | None = None
+        self,
+        items: Sequence[tuple[Builder, str | None]],
+        also: Companion | None = None,
+        *,
+        bounded: bool = True,
     ) -> list[OutboxEntry]:
         """Store messages atomically, each with the next ``seq``; ``build(seq, boot)`` makes each one.
 
@@ -120,9 +129,12 @@ class Outbox:
         beside the messages (an audit record, an unbound reading) commit or roll back with them.
         Raises ``OutboxFull`` when the new messages would pass ``max_pending`` or the file cannot grow,
         ``OutboxError`` when the rows could not be written otherwise; nothing is half-stored then.
+        ``bounded=False`` is for messages no device keeps to send again (a nurse call, a staff
+        correction): ``max_pending`` does not refuse them, only a full file or disk does.
         """
         entries: list[OutboxEntry] = []
         fresh = 0
+        limit = self._max_pending if bounded else None
         try:
             with self._transaction():
                 seq = self._counter("seq")
@@ -132,8 +144,8 @@ class Outbox:
                         entries.append(existing)
                         continue
                     fresh += 1
-                    if self._max_pending is not None and self._pending + fresh > self._max_pending:
-                        raise OutboxFull(f"outbox holds its limit of {self._max_pending} unpublished")
+                    if limit is not None and self._pending + fresh > limit:
+                        raise OutboxFull(f"outbox holds its limit of {limit} unpublished")
                     seq += 1
                     message = build(seq, self.boot)
                     self._db.execute(

@@ -40,6 +40,15 @@ def test_full_outbox_refuses_whole_messages_and_keeps_what_it_accepted(tmp_path:
     assert outbox.pending_count() == 3
 
 
+def test_messages_no_device_can_resend_pass_the_pending_limit(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "edge.db", max_pending=1)
+    outbox.add(_message)
+    with pytest.raises(OutboxFull):
+        outbox.add(_message)
+    assert outbox.add(_message, bounded=False).seq == 2, "a nurse call is stored while readings wait"
+    assert outbox.pending_count() == 2
+
+
 def test_pending_count_survives_a_restart(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "edge.db", max_pending=2)
     outbox.add(_message)
