@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from careedge_common import codes
 from careedge_common.config import OutboxConfig
 from careedge_common.envelope import Observation
 from careedge_common.pseudonym import Pseudonymiser
@@ -62,6 +63,11 @@ IDLE_SETTLE_S = 5.0
 OUTBOX_FILE = "edge.db"
 
 
+def _as_device_sends(kind: codes.ObservationKind, value: float) -> float | int:
+    """Whole numbers for kinds measured in whole units (128 mm[Hg], not 128.0), as drivers emit them."""
+    return int(value) if kind.decimals == 0 else value
+
+
 def _readings(count: int, seed: int) -> list[Reading]:
     rng = random.Random(seed)
     pseudonyms = Pseudonymiser(secrets.token_bytes(32))
@@ -74,7 +80,9 @@ def _readings(count: int, seed: int) -> list[Reading]:
             measured_at=start + step * n,
             subject=rng.choice(subjects),
             observations=tuple(
-                Observation(code=kind.code, name=kind.name, value=value, unit=kind.unit)
+                Observation(
+                    code=kind.code, name=kind.name, value=_as_device_sends(kind, value), unit=kind.unit
+                )
                 for kind, value in typical_reading(rng)
             ),
             source_ref=f"MSG{n:08d}",
