@@ -164,7 +164,7 @@ def _edge_config(workdir: Path, broker: Mosquitto, data_dir: Path, rate: float) 
         workdir / f"edge-{data_dir.name}.yaml",
         {
             "site": {"id": SITE, "timezone": "Asia/Shanghai"},
-            "broker": {"port": broker.port, "keepalive_s": 10},
+            "broker": {"insecure": True, "port": broker.port, "keepalive_s": 10},
             "gateway": {
                 "id": GATEWAY,
                 "data_dir": str(data_dir),

@@ -26,7 +26,7 @@ def test_ready_waits_for_the_subscription_then_watchdog_then_stopping(tmp_path: 
         tmp_path / "bridge.yaml",
         {
             "site": {"id": "home-n"},
-            "broker": {"port": broker.port, "keepalive_s": 5},
+            "broker": {"insecure": True, "port": broker.port, "keepalive_s": 5},
             "bridge": {
                 "sink": {"kind": "sqlite", "path": str(tmp_path / "points.db")},
                 "store_path": str(tmp_path / "bridge.db"),

@@ -37,7 +37,7 @@ def test_full_outbox_answers_ae_and_takes_the_resend_after_draining(
     with kiosk, MqttCapture(mosquitto.port, [f"careedge/v1/{SITE}/{GATEWAY}/vitals/#"]) as capture:
         config = {
             "site": {"id": SITE, "timezone": "Asia/Shanghai"},
-            "broker": {"port": mosquitto.port, "keepalive_s": 5},
+            "broker": {"insecure": True, "port": mosquitto.port, "keepalive_s": 5},
             "gateway": {
                 "id": GATEWAY,
                 "data_dir": str(tmp_path / "data"),

@@ -28,7 +28,7 @@ def _config_document(tmp_path: Path) -> dict[str, object]:
     secret.write_bytes(secrets.token_bytes(32))
     return {
         "site": {"id": "home-n", "timezone": "UTC"},
-        "broker": {"port": free_port(), "keepalive_s": 5},
+        "broker": {"insecure": True, "port": free_port(), "keepalive_s": 5},
         "gateway": {
             "id": "gw-1",
             "data_dir": str(tmp_path / "data"),
