@@ -23,6 +23,10 @@ def call(site: str, gateway: str) -> str:
     return f"{gateway_root(site, gateway)}/call"
 
 
+def cabinet_event(site: str, gateway: str, cabinet: str) -> str:
+    return f"{gateway_root(site, gateway)}/cabinet/{cabinet}/event"
+
+
 def alerts(site: str) -> str:
     return f"{ROOT}/{site}/alerts"
 
@@ -34,6 +38,19 @@ def bridge_state(site: str) -> str:
 def all_vitals(site: str) -> str:
     """Subscription filter for every gateway's vitals of one site."""
     return f"{ROOT}/{site}/+/vitals/+"
+
+
+def all_calls(site: str) -> str:
+    return f"{ROOT}/{site}/+/call"
+
+
+def all_cabinet_events(site: str) -> str:
+    return f"{ROOT}/{site}/+/cabinet/+/event"
+
+
+def all_states(site: str) -> str:
+    """Every gateway's retained state (birth document or Last Will) of one site."""
+    return f"{ROOT}/{site}/+/state"
 
 
 def shared(topic_filter: str, group: str = SHARED_GROUP) -> str:

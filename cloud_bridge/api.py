@@ -1,7 +1,14 @@
-"""The bridge's HTTP API: alerts, health and Prometheus metrics.
+"""The bridge's HTTP API: alerts, residents' status, health and Prometheus metrics.
 
 ``GET /alerts`` → ``{"alerts": [alert document, …]}`` newest first (documents as in
-``cloud_bridge.alert``). ``GET /health`` → 200 when the MQTT session is up, the writer runs and
+``cloud_bridge.alert``), filtered by ``severity``, ``subject``, ``since``, ``state``, ``open``,
+``category``, ``scope``. ``GET /alerts/{id}`` → ``{"alert": …, "transitions": […]}``.
+``POST /alerts/{id}/acknowledge`` and ``POST /alerts/{id}/resolve`` with ``{"actor": staff ID}``
+→ ``{"alert": …}``; 404 for an unknown alert, 409 for one already resolved. Acknowledging twice
+is not an error. ``GET /residents/status`` → ``{"residents": [{subject, colour, open_alerts,
+news2}]}`` red first: ``colour`` is the worst of the resident's open alerts and latest NEWS2
+colour; ``news2`` says ``partial`` and lists ``missing`` parameters.
+``GET /health`` → 200 when the MQTT session is up, the writer runs and
 the last sink write succeeded, else 503; the body says which part is failing.
 ``GET /metrics`` → Prometheus text format of this bridge's own registry.
 """
@@ -16,14 +23,18 @@ from typing import Annotated, Any
 from fastapi import FastAPI, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 
+from careedge_common.config_alerts import Category
 from careedge_common.envelope import rfc3339
-from cloud_bridge.alert import Severity
+from cloud_bridge.alert import Alert, AlertState, Severity
+from cloud_bridge.alert_service import AlertService, ResidentStatus
+from cloud_bridge.alert_store import AlertClosed, AlertFilter, AlertNotFound
 from cloud_bridge.metrics import BridgeMetrics
-from cloud_bridge.store import BridgeStore
 
 DEFAULT_ALERT_LIMIT = 100
 MAX_ALERT_LIMIT = 1000
+STATUS_ALERT_FIELDS = frozenset({"id", "category", "condition", "severity", "state", "title", "raised_at"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +50,15 @@ class Health:
         return self.mqtt_connected and self.writer_alive and self.sink_ok
 
 
-def create_app(store: BridgeStore, health: Callable[[], Health], metrics: BridgeMetrics) -> FastAPI:
+class ActorBody(BaseModel):
+    """Who acts on an alert: a staff ID or login, never a resident's name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$")
+
+
+def create_app(alerts: AlertService, health: Callable[[], Health], metrics: BridgeMetrics) -> FastAPI:
     app = FastAPI(title="CareEdge bridge", docs_url=None, redoc_url=None)
 
     @app.get("/alerts")
@@ -47,12 +66,38 @@ def create_app(store: BridgeStore, health: Callable[[], Health], metrics: Bridge
         severity: Severity | None = None,
         subject: Annotated[str | None, Query(max_length=64)] = None,
         since: Annotated[datetime | None, Query(description="RFC 3339 with an offset; inclusive")] = None,
+        state: AlertState | None = None,
+        open: Annotated[bool, Query(description="only alerts not yet resolved")] = False,
+        category: Category | None = None,
+        scope: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_ALERT_LIMIT)] = DEFAULT_ALERT_LIMIT,
     ) -> dict[str, list[dict[str, Any]]]:
         if since is not None and since.tzinfo is None:
             raise HTTPException(422, "since: an RFC 3339 time with an offset (e.g. 2025-01-01T00:00:00Z)")
-        found = store.alerts(severity=severity, subject=subject, since=since, limit=limit)
-        return {"alerts": [alert.model_dump(mode="json") for alert in found]}
+        where = AlertFilter(severity, subject, since, state, open, category, scope, limit)
+        return {"alerts": [alert.model_dump(mode="json") for alert in alerts.alerts(where)]}
+
+    @app.get("/alerts/{alert_id}")
+    def get_alert(alert_id: str) -> dict[str, Any]:
+        try:
+            alert, steps = alerts.alert(alert_id)
+        except AlertNotFound:
+            raise HTTPException(404, f"no alert {alert_id}") from None
+        for step in steps:
+            step["at"] = rfc3339(step["at"])
+        return {"alert": alert.model_dump(mode="json"), "transitions": steps}
+
+    @app.post("/alerts/{alert_id}/acknowledge")
+    def acknowledge(alert_id: str, body: ActorBody) -> dict[str, Any]:
+        return _acting(alert_id, lambda: alerts.acknowledge(alert_id, body.actor))
+
+    @app.post("/alerts/{alert_id}/resolve")
+    def resolve(alert_id: str, body: ActorBody) -> dict[str, Any]:
+        return _acting(alert_id, lambda: alerts.resolve(alert_id, body.actor))
+
+    @app.get("/residents/status")
+    def residents_status() -> dict[str, list[dict[str, Any]]]:
+        return {"residents": [_status(status) for status in alerts.residents()]}
 
     @app.get("/health")
     def get_health() -> JSONResponse:
@@ -72,3 +117,27 @@ def create_app(store: BridgeStore, health: Callable[[], Health], metrics: Bridge
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _acting(alert_id: str, act: Callable[[], Alert]) -> dict[str, Any]:
+    try:
+        return {"alert": act().model_dump(mode="json")}
+    except AlertNotFound:
+        raise HTTPException(404, f"no alert {alert_id}") from None
+    except AlertClosed:
+        raise HTTPException(409, f"alert {alert_id} is resolved already") from None
+
+
+def _status(status: ResidentStatus) -> dict[str, Any]:
+    news2 = None
+    if status.news2 is not None:
+        news2 = {**status.news2, "measured_at": rfc3339(status.news2["measured_at"])}
+    return {
+        "subject": status.subject,
+        "colour": status.colour,
+        "open_alerts": [
+            {key: value for key, value in alert.model_dump(mode="json").items() if key in STATUS_ALERT_FIELDS}
+            for alert in status.open_alerts
+        ],
+        "news2": news2,
+    }

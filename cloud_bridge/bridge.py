@@ -16,16 +16,20 @@ from types import TracebackType
 from typing import Self
 
 from careedge_common.api_server import make_api_server
-from careedge_common.config import SiteConfig
+from careedge_common.config import SiteConfig, read_key_file
+from careedge_common.envelope import utc_now
+from cloud_bridge.alert import Clock
+from cloud_bridge.alert_service import AlertService
 from cloud_bridge.api import Health, create_app
 from cloud_bridge.dedupe import RecentIds
+from cloud_bridge.engine import AlertEngine
 from cloud_bridge.metrics import BridgeMetrics
 from cloud_bridge.pipeline import Pipeline, PipelineSettings
-from cloud_bridge.rules import ThresholdRules
 from cloud_bridge.sink import open_sink
 from cloud_bridge.store import BridgeStore
 from cloud_bridge.subscriber import Incoming, Subscriber
 from cloud_bridge.watermarks import DeliveryCheckMetrics, WatermarkKeeper
+from cloud_bridge.webhook import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +42,18 @@ class BridgeError(Exception):
 
 
 class Bridge:
-    def __init__(self, config: SiteConfig) -> None:
+    def __init__(self, config: SiteConfig, clock: Clock = utc_now) -> None:
         """Opens the stores. Raises ``ValueError`` without a ``bridge`` section, ``SecretError`` when a
-        configured secret cannot be read, ``sqlite3.Error`` when a store file cannot be opened."""
+        configured secret (a webhook route's too) cannot be read, ``sqlite3.Error`` when a store file
+        cannot be opened. ``clock`` is what the alert lifecycle and webhooks take as now."""
         if config.bridge is None:
             raise ValueError("the config has no 'bridge' section")
         settings = config.bridge
         self.metrics = BridgeMetrics()
         self.crashed = threading.Event()
         """Set when the writer died of an unexpected error; the process should exit and restart."""
+        rules = config.alerts.rules
+        secrets = {route.id: read_key_file(route.secret_file) for route in rules.routes}
         self._store = BridgeStore(settings.store_path)
         self._sink = open_sink(settings.sink)
         inbox: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
@@ -58,16 +65,34 @@ class Bridge:
             self.metrics.received.inc,
             self.metrics.acked.inc,
         )
+        self.alerts = AlertService(
+            config.site.id,
+            self._store,
+            AlertEngine(config.site, config.alerts),
+            self._subscriber.publish,
+            self.metrics,
+            clock,
+        )
+        self._webhooks = Dispatcher(
+            self._store.transaction,
+            {route.id: route for route in rules.routes},
+            secrets,
+            rules.delivery,
+            clock,
+            self.metrics.webhooks,
+        )
+        self.alerts.add_listener(lambda transition: self._webhooks.notify() if transition.routes else None)
         self._pipeline = Pipeline(
             PipelineSettings(
                 site=config.site.id,
                 batch_size=settings.batch_size,
                 batch_wait_s=settings.batch_wait_ms / 1000,
                 processed_retention=timedelta(days=settings.processed_retention_days),
+                tick_s=rules.tick_s,
             ),
             sink=self._sink,
             store=self._store,
-            rules=ThresholdRules(config.alerts.thresholds),
+            alerts=self.alerts,
             watermarks=WatermarkKeeper(
                 config.site.id,
                 settings.delivery,
@@ -83,7 +108,7 @@ class Bridge:
         )
         self.api_url = f"http://{settings.api.host}:{settings.api.port}"
         self._api = make_api_server(
-            create_app(self._store, self.health, self.metrics), settings.api.host, settings.api.port
+            create_app(self.alerts, self.health, self.metrics), settings.api.host, settings.api.port
         )
         self._api_thread = threading.Thread(target=self._api.run, name="bridge-api", daemon=True)
 
@@ -100,13 +125,16 @@ class Bridge:
             self._close_stores()
             raise BridgeError(f"the bridge API could not listen on {self.api_url}")
         self._pipeline.start()
+        self._webhooks.start()
         self._subscriber.start()
         log.info("bridge started; API on %s", self.api_url)
 
     def stop(self) -> None:
         """Stop taking messages, let the writer finish or abandon its batch unacknowledged, say
-        ``offline``, disconnect, stop the API and close the stores."""
+        ``offline``, stop webhook delivery (what is undelivered waits in the store), disconnect,
+        stop the API and close the stores."""
         self._pipeline.stop()
+        self._webhooks.stop()
         self._subscriber.stop()
         self._api.should_exit = True
         self._api_thread.join()

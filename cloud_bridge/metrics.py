@@ -41,6 +41,18 @@ class BridgeMetrics:
         self.alerts = Counter(
             "careedge_bridge_alerts", "Alerts raised, by severity", ["severity"], registry=registry
         )
+        self.transitions = Counter(
+            "careedge_bridge_alert_transitions",
+            "Alert transitions stored, by kind",
+            ["kind"],
+            registry=registry,
+        )
+        self.webhooks = Counter(
+            "careedge_bridge_webhooks",
+            "Webhook delivery attempts, by outcome (delivered, retried, given_up)",
+            ["outcome"],
+            registry=registry,
+        )
         self.acked = Counter(
             "careedge_bridge_messages_acked", "MQTT messages acknowledged to the broker", registry=registry
         )
@@ -62,6 +74,8 @@ class BridgeMetrics:
             self.rejected.labels(reason)
         for severity in SEVERITIES:
             self.alerts.labels(severity)
+        for outcome in ("delivered", "retried", "given_up"):
+            self.webhooks.labels(outcome)
 
     def watch_queue(self, depth: Callable[[], int]) -> None:
         self.queue_depth.set_function(depth)

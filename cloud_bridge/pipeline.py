@@ -1,5 +1,10 @@
 """The writer: batches of received messages through validate → dedupe → store → alert → ack.
 
+Vitals, calls and cabinet events are envelopes; gateways' ``state`` documents are not (no ID,
+retained, re-sent at each subscribe) and go straight to the alert engine. Between batches, the
+writer also runs the alert engine's periodic tick, so every alert write happens on this thread
+or under the store's lock.
+
 The contract (DESIGN §4): a message is acknowledged only after its points are in the time-series
 sink and its envelope ID and alerts are committed to the relational store. A failing step is
 retried with backoff and no new message is taken meanwhile, so unacknowledged messages pile up
@@ -26,16 +31,17 @@ import prometheus_client
 
 from careedge_common import topics
 from careedge_common.envelope import Envelope
+from cloud_bridge.alert_service import AlertService
 from cloud_bridge.dedupe import RecentIds
+from cloud_bridge.events import GatewayState, StateError, parse_state
 from cloud_bridge.metrics import BridgeMetrics
 from cloud_bridge.points import VitalPoint, points_of
 from cloud_bridge.retry import STORAGE_RETRY
-from cloud_bridge.rules import ThresholdRules
 from cloud_bridge.seq_tracking import SeqMark
 from cloud_bridge.sink import PointSink, SinkUnavailableError
 from cloud_bridge.store import BridgeStore
 from cloud_bridge.subscriber import Incoming
-from cloud_bridge.validation import EnvelopeError, RejectReason, validate_observation
+from cloud_bridge.validation import EnvelopeError, RejectReason, validate_envelope
 from cloud_bridge.watermarks import WatermarkKeeper
 
 log = logging.getLogger(__name__)
@@ -63,6 +69,7 @@ class PipelineSettings:
     batch_size: int
     batch_wait_s: float
     processed_retention: timedelta
+    tick_s: float
 
 
 class _StopRequestedError(Exception):
@@ -76,7 +83,7 @@ class Pipeline:
         *,
         sink: PointSink,
         store: BridgeStore,
-        rules: ThresholdRules,
+        alerts: AlertService,
         watermarks: WatermarkKeeper,
         recent: RecentIds,
         inbox: queue.SimpleQueue[Incoming],
@@ -87,13 +94,14 @@ class Pipeline:
         self._settings = settings
         self._sink = sink
         self._store = store
-        self._rules = rules
+        self._alerts = alerts
         self._watermarks = watermarks
         self._recent = recent
         self._outlet = outlet
         self._metrics = metrics
         self._on_crash = on_crash
-        self._alerts_topic = topics.alerts(settings.site)
+        self._state_prefix = f"{topics.ROOT}/{settings.site}/"
+        self._bridge_state = topics.bridge_state(settings.site)
         self._inbox = inbox
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bridge-writer", daemon=True)
@@ -128,6 +136,7 @@ class Pipeline:
     def _run(self) -> None:
         next_prune = time.monotonic()
         next_watermark_tick = time.monotonic()
+        next_tick = time.monotonic()
         try:
             while not self._stop.is_set():
                 self._turned_at = time.monotonic()
@@ -137,6 +146,9 @@ class Pipeline:
                 if time.monotonic() >= next_watermark_tick:
                     self._tick_watermarks()
                     next_watermark_tick = time.monotonic() + WATERMARK_TICK_S
+                if time.monotonic() >= next_tick:
+                    self._retrying(self._alerts.tick, "alert tick")
+                    next_tick = time.monotonic() + self._settings.tick_s
                 batch = self._take_batch()
                 if batch:
                     self._process(batch)
@@ -169,29 +181,42 @@ class Pipeline:
 
     def _process(self, batch: list[Incoming]) -> None:
         self._metrics.batch_size.observe(len(batch))
-        envelopes, valid = self._accept(batch)
+        envelopes, states, valid = self._accept(batch)
+        fresh: list[Envelope] = []
         if envelopes:
             fresh_ids = self._retrying(lambda: self._store.unprocessed(envelopes.keys()), "store lookup")
             fresh = [envelope for envelope_id, envelope in envelopes.items() if envelope_id in fresh_ids]
-            self._metrics.duplicates.inc(valid - len(fresh))
-            self._store_fresh(fresh)
-        else:
-            self._metrics.duplicates.inc(valid)
+        self._metrics.duplicates.inc(valid - len(fresh))
+        self._store_fresh(fresh, states)
         self._outlet.release(batch)
 
-    def _accept(self, batch: list[Incoming]) -> tuple[dict[str, Envelope], int]:
-        """Valid envelopes not seen recently, by ID, and how many messages were valid.
+    def _accept(self, batch: list[Incoming]) -> tuple[dict[str, Envelope], list[GatewayState], int]:
+        """Valid envelopes not seen recently, by ID; gateway states in order of receipt; and how many
+        envelope messages were valid.
 
         Rejections are counted, and logged once per reason and batch (never with payload content).
         """
         site = self._settings.site
         recent = self._recent
         accepted: dict[str, Envelope] = {}
+        states: list[GatewayState] = []
         rejected: Counter[RejectReason] = Counter()
         first: dict[RejectReason, tuple[str, EnvelopeError]] = {}
+        state_messages = 0
         for message in batch:
+            if message.topic.endswith("/state"):
+                state_messages += 1
+                if message.topic != self._bridge_state:
+                    try:
+                        states.append(self._state(message))
+                    except StateError as exc:
+                        rejected["bad_state"] += 1
+                        first.setdefault(
+                            "bad_state", (message.topic, EnvelopeError("bad_state", "(payload)", str(exc)))
+                        )
+                continue
             try:
-                envelope = validate_observation(message.topic, message.payload, site)
+                envelope = validate_envelope(message.topic, message.payload, site)
             except EnvelopeError as exc:
                 rejected[exc.reason] += 1
                 first.setdefault(exc.reason, (message.topic, exc))
@@ -209,24 +234,25 @@ class Pipeline:
                 example.position,
                 example.detail,
             )
-        return accepted, len(batch) - sum(rejected.values())
+        rejected_states = rejected["bad_state"]
+        return accepted, states, len(batch) - state_messages - sum(rejected.values()) + rejected_states
 
-    def _store_fresh(self, fresh: list[Envelope]) -> None:
-        """Points first, then alerts and processed IDs in one commit, then alert publication."""
-        if not fresh:
+    def _state(self, message: Incoming) -> GatewayState:
+        gateway = message.topic.removeprefix(self._state_prefix).removesuffix("/state")
+        return parse_state(gateway, message.payload)
+
+    def _store_fresh(self, fresh: list[Envelope], states: list[GatewayState]) -> None:
+        """Points first, then processed IDs, readings and alert transitions in one commit, then
+        alert publication (by the alert service, after the commit)."""
+        if not fresh and not states:
             return
         points = [point for envelope in fresh for point in points_of(envelope)]
         if points:
             self._write(points)
-        now = datetime.now(UTC)
-        alerts = [alert for envelope in fresh for alert in self._rules.evaluate(envelope, now)]
-        fresh_ids = [envelope.id for envelope in fresh]
+        now = self._alerts.clock()
         seqs = [SeqMark(envelope.site, envelope.gateway, envelope.seq, envelope.boot) for envelope in fresh]
-        new_alerts = self._retrying(lambda: self._store.record(fresh_ids, alerts, now, seqs), "store commit")
-        self._recent.add_all(fresh_ids)
-        for alert in new_alerts:
-            self._outlet.publish(self._alerts_topic, alert.to_json())
-            self._metrics.alerts.labels(alert.severity).inc()
+        self._retrying(lambda: self._alerts.commit_batch(fresh, states, now, seqs), "store commit")
+        self._recent.add_all(envelope.id for envelope in fresh)
 
     def _write(self, points: list[VitalPoint]) -> None:
         started = time.perf_counter()
@@ -264,6 +290,7 @@ class Pipeline:
     def _prune(self) -> None:
         try:
             removed = self._store.prune_processed(datetime.now(UTC) - self._settings.processed_retention)
+            self._alerts.prune()
         except sqlite3.Error as exc:
             log.warning("could not prune processed envelope IDs (%s); trying again later", exc)
             return

@@ -1,21 +1,24 @@
-"""Threshold rules: which observations of an envelope raise an alert, and how severe.
+"""Single-reading rules: yellow and red bands per observation code, glucose bands among them.
 
 Comparisons are strict (a value equal to a limit does not alert) and red takes precedence over
 yellow. Limits are in the code's canonical unit; validation has already rejected envelopes that
-use another unit for a known code. Rules are pure: storing, de-duplicating and (later) the alert
-lifecycle belong to the store.
+use another unit for a known code. A resident's own bands replace the site's for that code; blood
+glucose falls back to ``alerts.rules.glucose`` (hypo < 3.9, severe < 3.0 mmol/L) when the site
+lists no band of its own. A value back inside its green band by the code's hysteresis margin
+clears the condition; one that is merely back inside the limits does not. Rules are pure: the
+alert lifecycle (de-duplication, resolution, escalation) belongs to ``lifecycle``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
-from careedge_common.codes import BY_CODE
-from careedge_common.config import Threshold
-from careedge_common.envelope import Envelope, Observation, new_event_id
-from cloud_bridge.alert import Alert, Direction, Severity
+from careedge_common.codes import BY_CODE, GLUCOSE
+from careedge_common.config_alerts import AlertRules, Category
+from careedge_common.config_base import Direction, Threshold
+from careedge_common.envelope import Envelope, Observation
+from cloud_bridge.alert import Finding, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,50 +30,96 @@ class Breach:
 
 def classify(threshold: Threshold, value: float) -> Breach | None:
     """The most severe band ``value`` lies strictly beyond, or None when it is within all bands."""
-    if threshold.red_above is not None and value > threshold.red_above:
-        return Breach("red", threshold.red_above, "above")
-    if threshold.red_below is not None and value < threshold.red_below:
-        return Breach("red", threshold.red_below, "below")
-    if threshold.yellow_above is not None and value > threshold.yellow_above:
-        return Breach("yellow", threshold.yellow_above, "above")
-    if threshold.yellow_below is not None and value < threshold.yellow_below:
-        return Breach("yellow", threshold.yellow_below, "below")
-    return None
+    band, direction = threshold.band(value)
+    if band == "green" or direction is None:
+        return None
+    limits = {
+        ("red", "above"): threshold.red_above,
+        ("red", "below"): threshold.red_below,
+        ("yellow", "above"): threshold.yellow_above,
+        ("yellow", "below"): threshold.yellow_below,
+    }
+    limit = limits[(band, direction)]
+    assert limit is not None
+    return Breach(band, limit, direction)
+
+
+def clears(threshold: Threshold, value: float, margin: float) -> bool:
+    """Inside the green band with ``margin`` to spare on both sides."""
+    low = threshold.yellow_below if threshold.yellow_below is not None else threshold.red_below
+    high = threshold.yellow_above if threshold.yellow_above is not None else threshold.red_above
+    return (low is None or value >= low + margin) and (high is None or value <= high - margin)
+
+
+def scope_of(envelope: Envelope) -> str:
+    """The resident, or for an unbound reading the reading itself (it may be anybody's)."""
+    return envelope.subject if envelope.subject is not None else f"reading/{envelope.id}"
+
+
+GLUCOSE_WORDS: dict[tuple[Severity, Direction], str] = {
+    ("red", "below"): "Severe hypoglycaemia",
+    ("yellow", "below"): "Hypoglycaemia",
+    ("yellow", "above"): "Hyperglycaemia",
+    ("red", "above"): "Severe hyperglycaemia",
+}
 
 
 class ThresholdRules:
-    def __init__(self, thresholds: Sequence[Threshold]) -> None:
-        self._by_code = {threshold.code: threshold for threshold in thresholds}
+    def __init__(self, thresholds: Sequence[Threshold], rules: AlertRules) -> None:
+        self._site = {threshold.code: threshold for threshold in thresholds}
+        self._site.setdefault(GLUCOSE.code, rules.glucose.as_threshold())
+        self._rules = rules
 
-    def evaluate(self, envelope: Envelope, raised_at: datetime) -> list[Alert]:
-        """One alert per observation beyond its code's bands; ``raised_at`` must be UTC-aware."""
-        alerts: list[Alert] = []
+    def bands(self, subject: str | None, code: str) -> Threshold | None:
+        """The resident's bands for ``code`` if they have their own, else the site's."""
+        for threshold in self._rules.resident(subject).thresholds:
+            if threshold.code == code:
+                return threshold
+        return self._site.get(code)
+
+    def evaluate(self, envelope: Envelope) -> list[Finding]:
+        """A breach or a clear per observation with bands; unbound readings are never cleared
+        (the next one may be somebody else's)."""
+        findings: list[Finding] = []
         for observation in envelope.obs:
-            threshold = self._by_code.get(observation.code)
+            threshold = self.bands(envelope.subject, observation.code)
             if threshold is None:
                 continue
-            breach = classify(threshold, float(observation.value))
+            value = float(observation.value)
+            breach = classify(threshold, value)
             if breach is not None:
-                alerts.append(_alert(envelope, observation, breach, raised_at))
-        return alerts
+                findings.append(_finding(envelope, observation, breach))
+            elif envelope.subject is not None and clears(
+                threshold, value, self._rules.margin(observation.code)
+            ):
+                findings.append(_finding(envelope, observation, None))
+        return findings
 
 
-def _alert(envelope: Envelope, observation: Observation, breach: Breach, raised_at: datetime) -> Alert:
-    return Alert(
-        id=new_event_id(),
-        site=envelope.site,
+def _finding(envelope: Envelope, observation: Observation, breach: Breach | None) -> Finding:
+    kind = BY_CODE[observation.code]
+    category: Category = "glucose" if observation.code == GLUCOSE.code else "threshold"
+    value = float(observation.value)
+    title = f"{kind.name} {value:g} {kind.unit} back within its band"
+    if breach is not None:
+        title = f"{kind.name} {value:g} {kind.unit} {breach.direction} {breach.limit:g}"
+        if category == "glucose":
+            title = f"{GLUCOSE_WORDS[(breach.severity, breach.direction)]}: {title}"
+    return Finding(
+        scope=scope_of(envelope),
+        condition=f"threshold:{observation.code}",
+        category=category,
+        severity=None if breach is None else breach.severity,
+        title=title,
+        subject=envelope.subject,
         gateway=envelope.gateway,
         device=envelope.device,
-        subject=envelope.subject,
-        severity=breach.severity,
-        code=observation.code,
-        name=BY_CODE[observation.code].name,
-        value=float(observation.value),
-        unit=observation.unit,
-        limit=breach.limit,
-        direction=breach.direction,
-        reading_id=envelope.id,
+        reading_ids=(envelope.id,),
         measured_at=envelope.measured_at,
-        raised_at=raised_at,
         historical=envelope.historical,
+        code=observation.code,
+        value=value,
+        unit=observation.unit,
+        limit=None if breach is None else breach.limit,
+        direction=None if breach is None else breach.direction,
     )

@@ -1,10 +1,11 @@
-"""The bridge's relational store (SQLite, WAL): stored alerts and processed envelope IDs.
+"""The bridge's relational store (SQLite, WAL): processed envelope IDs and everything alerts need.
 
-A batch's alerts and its envelope IDs are committed in one transaction after its points are in
-the time-series store. Alerts are unique per (reading, code): if two bridges on the shared
-subscription both process a re-delivered envelope, only the first insert wins and only that
-bridge publishes the alert. ``synchronous=FULL``, because the MQTT messages are acknowledged
-right after the commit.
+A batch's envelope IDs, residents' readings, alert transitions and webhook deliveries commit in
+one transaction after its points are in the time-series store (``transaction``). Marking IDs
+processed inside that transaction tells which envelopes are fresh, so if two bridges on the
+shared subscription both get a re-delivered envelope, only the first evaluates it and only that
+one publishes. ``synchronous=FULL``, because the MQTT messages are acknowledged right after the
+commit. A store written by an earlier version keeps its old alerts table as ``alerts_v1``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from cloud_bridge import seq_tracking
-from cloud_bridge.alert import Alert, Severity
+from cloud_bridge import alert_store, seq_tracking, webhook_queue
 from cloud_bridge.points import epoch_ms
-from cloud_bridge.seq_tracking import SeqMark
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS processed (
@@ -27,25 +26,30 @@ CREATE TABLE IF NOT EXISTS processed (
     processed_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS processed_by_age ON processed (processed_at_ms);
-CREATE TABLE IF NOT EXISTS alerts (
-    id TEXT PRIMARY KEY,
-    reading_id TEXT NOT NULL,
-    code TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    subject TEXT,
-    raised_at_ms INTEGER NOT NULL,
-    document TEXT NOT NULL,
-    UNIQUE (reading_id, code)
-);
-CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (raised_at_ms);
 """
+SCHEMA_VERSION = 2
+"""``PRAGMA user_version``: 2 since alerts have a lifecycle (version 1 stored one row per reading)."""
 
 LOOKUP_CHUNK = 500
 """IDs per ``IN (…)`` query, well under SQLite's bound-parameter limit."""
 
 
+def mark_processed(db: sqlite3.Connection, envelope_ids: Iterable[str], now: datetime) -> set[str]:
+    """Record the IDs as processed; returns those that were not already (inside a transaction)."""
+    now_ms = epoch_ms(now)
+    fresh: set[str] = set()
+    for envelope_id in envelope_ids:
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO processed (envelope_id, processed_at_ms) VALUES (?, ?)",
+            (envelope_id, now_ms),
+        )
+        if cursor.rowcount == 1:
+            fresh.add(envelope_id)
+    return fresh
+
+
 class BridgeStore:
-    """Thread-safe: the writer thread records batches while API threads list alerts."""
+    """Thread-safe: the writer thread commits batches while API threads read and act on alerts."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +57,16 @@ class BridgeStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA + seq_tracking.SCHEMA)
+        self._migrate()
+        self._db.executescript(SCHEMA + seq_tracking.SCHEMA + alert_store.SCHEMA + webhook_queue.SCHEMA)
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            old = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'")
+            if old.fetchone() is not None:
+                self._db.execute("ALTER TABLE alerts RENAME TO alerts_v1")
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def unprocessed(self, envelope_ids: Collection[str]) -> set[str]:
         """The subset of ``envelope_ids`` not yet recorded as processed."""
@@ -67,46 +80,6 @@ class BridgeStore:
                 seen.update(row[0] for row in self._db.execute(query, chunk))
         return set(ids) - seen
 
-    def record(
-        self,
-        envelope_ids: Iterable[str],
-        alerts: Iterable[Alert],
-        now: datetime,
-        seqs: Iterable[SeqMark] = (),
-    ) -> list[Alert]:
-        """Mark envelopes processed, with their gateways' seqs, and store their alerts; return the
-        alerts that were new.
-
-        Raises ``sqlite3.Error`` with nothing committed.
-        """
-        now_ms = epoch_ms(now)
-        new: list[Alert] = []
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "INSERT OR IGNORE INTO processed (envelope_id, processed_at_ms) VALUES (?, ?)",
-                ((envelope_id, now_ms) for envelope_id in envelope_ids),
-            )
-            seq_tracking.record_seqs(self._db, seqs, now_ms)
-            for alert in alerts:
-                cursor = self._db.execute(
-                    "INSERT OR IGNORE INTO alerts"
-                    " (id, reading_id, code, severity, subject, raised_at_ms, document)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        alert.id,
-                        alert.reading_id,
-                        alert.code,
-                        alert.severity,
-                        alert.subject,
-                        epoch_ms(alert.raised_at),
-                        alert.model_dump_json(),
-                    ),
-                )
-                if cursor.rowcount == 1:
-                    new.append(alert)
-        return new
-
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends, rolled back
@@ -115,31 +88,11 @@ class BridgeStore:
             self._db.execute("BEGIN IMMEDIATE")
             yield self._db
 
-    def alerts(
-        self,
-        *,
-        severity: Severity | None = None,
-        subject: str | None = None,
-        since: datetime | None = None,
-        limit: int,
-    ) -> list[Alert]:
-        """Newest first. ``since`` (UTC-aware) is inclusive and compares with ``raised_at``."""
-        clauses: list[str] = []
-        params: list[str | int] = []
-        if severity is not None:
-            clauses.append("severity = ?")
-            params.append(severity)
-        if subject is not None:
-            clauses.append("subject = ?")
-            params.append(subject)
-        if since is not None:
-            clauses.append("raised_at_ms >= ?")
-            params.append(epoch_ms(since))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        query = f"SELECT document FROM alerts {where} ORDER BY raised_at_ms DESC, id DESC LIMIT ?"  # noqa: S608
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection for queries, held by this thread alone for the block."""
         with self._lock:
-            rows = self._db.execute(query, [*params, limit]).fetchall()
-        return [Alert.model_validate_json(row[0]) for row in rows]
+            yield self._db
 
     def prune_processed(self, older_than: datetime) -> int:
         """Forget envelope IDs processed before ``older_than``; return how many."""

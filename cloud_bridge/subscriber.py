@@ -12,7 +12,9 @@ delivers the next message, and by the pipeline only when the stream is idle.
 Acknowledgements are tied to the connection a message arrived on. A packet identifier names a
 message only within its session: after a disconnect, the broker re-sends unacknowledged messages
 on the new connection, so an old message is not acknowledged (its re-sent copy is, once it has
-been recognised as a duplicate). Flow control: with MQTT 5 the broker sends at most
+been recognised as a duplicate). Gateways' retained ``state`` topics are subscribed without
+sharing, so every bridge knows every gateway's state and gets it again on each subscribe (a
+shared subscription receives no retained messages). Flow control: with MQTT 5 the broker sends at most
 ``receive_maximum`` unacknowledged messages, which bounds the bridge's queue; with MQTT 3.1.1
 (embedded demo broker) the broker's own in-flight limit does.
 """
@@ -69,8 +71,9 @@ class Subscriber:
         self._on_acked = on_acked
         self._ready: deque[Incoming] = deque()
         self._state_topic = topics.bridge_state(site)
-        vitals = topics.all_vitals(site)
-        self._filter = topics.shared(vitals) if is_v5(broker) else vitals
+        streams = [topics.all_vitals(site), topics.all_calls(site), topics.all_cabinet_events(site)]
+        self._filters = [topics.shared(stream) if is_v5(broker) else stream for stream in streams]
+        self._filters.append(topics.all_states(site))
         self._lock = threading.Lock()
         self._connection = 0
         self._connected = False
@@ -138,7 +141,7 @@ class Subscriber:
             self._connected = True
         if not flags.session_present:
             log.info("connected with a new broker session")
-        client.subscribe(self._filter, qos=1)
+        client.subscribe([(topic_filter, 1) for topic_filter in self._filters])
         client.publish(self._state_topic, ONLINE, qos=1, retain=True)
 
     def _on_subscribe(

@@ -1,4 +1,5 @@
-"""Decide whether one MQTT message is a storable observation envelope (DESIGN §3, §7).
+"""Decide whether one MQTT message is a storable envelope (DESIGN §3, §7): an observation on a
+vitals topic, a ``call`` on a call topic, a ``cabinet_event`` on a cabinet event topic.
 
 Every rejection is an ``EnvelopeError`` carrying a reason from ``REJECT_REASONS`` (the label
 of the rejection counter) and the offending position. Neither ever contains payload content: a
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from careedge_common import topics
 from careedge_common.codes import BY_CODE
-from careedge_common.envelope import Envelope
+from careedge_common.envelope import Envelope, EnvelopeType
 
 MAX_ENVELOPE_BYTES = 64 * 1024
 """Far above any real envelope (about 0.5 KiB with three observations); bounds parsing work."""
@@ -30,6 +31,7 @@ RejectReason = Literal[
     "topic_mismatch",
     "non_finite_value",
     "noncanonical_unit",
+    "bad_state",
 ]
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 
@@ -44,11 +46,29 @@ class EnvelopeError(Exception):
         self.detail = detail
 
 
-def validate_observation(topic: str, payload: bytes, site: str) -> Envelope:
-    """Parse and check one message received on a vitals topic of ``site``.
+def expected_type(topic: str) -> EnvelopeType:
+    """The envelope type a topic carries (``.../call``, ``.../cabinet/{c}/event``, else vitals)."""
+    if topic.endswith("/call"):
+        return "call"
+    if topic.endswith("/event") and "/cabinet/" in topic:
+        return "cabinet_event"
+    return "observation"
 
-    Raises ``EnvelopeError``. Beyond the envelope schema, the topic must name the envelope's own
-    gateway and device (a gateway cannot publish readings as another), values must be finite
+
+def topic_of(envelope: Envelope) -> str:
+    if envelope.type == "call":
+        return topics.call(envelope.site, envelope.gateway)
+    if envelope.type == "cabinet_event":
+        return topics.cabinet_event(envelope.site, envelope.gateway, envelope.device)
+    return topics.vitals(envelope.site, envelope.gateway, envelope.device)
+
+
+def validate_envelope(topic: str, payload: bytes, site: str) -> Envelope:
+    """Parse and check one message received on a vitals, call or cabinet event topic of ``site``.
+
+    Raises ``EnvelopeError``. Beyond the envelope schema, the type must be the topic's, the topic
+    must name the envelope's own gateway and device (a gateway cannot publish readings as
+    another; a cabinet event's device is the cabinet), values must be finite
     (line protocol cannot carry NaN or infinity), and known codes must use their canonical unit,
     because threshold rules are written in canonical units.
     """
@@ -58,11 +78,12 @@ def validate_observation(topic: str, payload: bytes, site: str) -> Envelope:
         envelope = Envelope.model_validate_json(payload)
     except ValidationError as exc:
         raise _rejection(exc, payload) from None
-    if envelope.type != "observation":
-        raise EnvelopeError("wrong_type", "type", f"'observation' on a vitals topic, found {envelope.type!r}")
+    wanted = expected_type(topic)
+    if envelope.type != wanted:
+        raise EnvelopeError("wrong_type", "type", f"{wanted!r} on this topic, found {envelope.type!r}")
     if envelope.site != site:
         raise EnvelopeError("wrong_site", "site", "the bridge's own site")
-    if topic != topics.vitals(envelope.site, envelope.gateway, envelope.device):
+    if topic != topic_of(envelope):
         raise EnvelopeError("topic_mismatch", "gateway/device", "the gateway and device named in the topic")
     for index, observation in enumerate(envelope.obs):
         if not math.isfinite(observation.value):

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from cloud_bridge_kit import PULSE, SITE, SYSTOLIC, envelope, vitals_topic
 
-from cloud_bridge.validation import MAX_ENVELOPE_BYTES, EnvelopeError, validate_observation
+from cloud_bridge.validation import MAX_ENVELOPE_BYTES, EnvelopeError, validate_envelope
 
 
 def _rejected(payload: bytes, topic: str | None = None) -> EnvelopeError:
     with pytest.raises(EnvelopeError) as caught:
-        validate_observation(topic or vitals_topic(), payload, SITE)
+        validate_envelope(topic or vitals_topic(), payload, SITE)
     return caught.value
 
 
@@ -23,7 +23,7 @@ def _encoded(document: dict[str, Any]) -> bytes:
 
 def test_valid_envelope_is_returned_with_utc_time() -> None:
     document = envelope((SYSTOLIC, 121), (PULSE, 64.0))
-    parsed = validate_observation(vitals_topic(), _encoded(document), SITE)
+    parsed = validate_envelope(vitals_topic(), _encoded(document), SITE)
     assert [(o.code, o.value) for o in parsed.obs] == [("8480-6", 121), ("8867-4", 64.0)]
     assert parsed.measured_at.utcoffset() is not None
 
@@ -62,4 +62,4 @@ def test_rejection_never_quotes_the_payload() -> None:
 
 def test_unknown_code_in_any_unit_is_accepted() -> None:
     document = envelope(({"code": "99999-9", "name": "Vendor score", "unit": "{score}"}, 3))
-    assert validate_observation(vitals_topic(), _encoded(document), SITE).obs[0].unit == "{score}"
+    assert validate_envelope(vitals_topic(), _encoded(document), SITE).obs[0].unit == "{score}"

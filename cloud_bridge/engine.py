@@ -1,0 +1,96 @@
+"""The alert engine: every rule, run inside the caller's store transaction, through the lifecycle.
+
+Three ways in: a batch of fresh envelopes (readings, calls, cabinet events), a gateway's state
+document, and a periodic ``tick`` for what only time can reveal (a missed daily measurement, a
+gateway offline past its grace period, a red alert nobody acknowledged). Each returns the
+transitions it stored, for the caller to publish after the commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from careedge_common.config import AlertsConfig, SiteInfo
+from careedge_common.envelope import Envelope
+from cloud_bridge import alert_store
+from cloud_bridge.alert import Finding, Transition
+from cloud_bridge.alert_store import StoredHistory
+from cloud_bridge.events import EventRule, GatewayState, offline_finding
+from cloud_bridge.history import History
+from cloud_bridge.lifecycle import Lifecycle
+from cloud_bridge.news2_rule import News2Rule, describe
+from cloud_bridge.routing import Router
+from cloud_bridge.rules import ThresholdRules
+from cloud_bridge.schedule import ExpectedRule
+from cloud_bridge.trends import TrendRule
+
+
+class AlertEngine:
+    def __init__(self, site: SiteInfo, alerts: AlertsConfig) -> None:
+        rules = alerts.rules
+        self._rules = rules
+        self.router = Router(rules)
+        self.lifecycle = Lifecycle(site.id, timedelta(minutes=rules.escalation_minutes), self.router)
+        self.thresholds = ThresholdRules(alerts.thresholds, rules)
+        self._news2 = News2Rule(rules)
+        self._trends = TrendRule(rules.trends)
+        self._events = EventRule(rules.events, rules.offline)
+        self._expected = ExpectedRule(rules, ZoneInfo(site.timezone))
+        self._retention = timedelta(days=rules.readings_retention_days)
+
+    def on_envelopes(
+        self, db: sqlite3.Connection, envelopes: Sequence[Envelope], now: datetime
+    ) -> list[Transition]:
+        """Store the residents' readings, then evaluate each envelope against them."""
+        alert_store.insert_readings(db, envelopes)
+        history = StoredHistory(db)
+        findings = [finding for envelope in envelopes for finding in self._findings(db, envelope, history)]
+        return self._apply(db, findings, now)
+
+    def on_state(self, db: sqlite3.Connection, state: GatewayState, now: datetime) -> list[Transition]:
+        alert_store.set_gateway_online(db, state.gateway, state.online, now)
+        return self._apply(db, self._events.gateway_findings(state), now)
+
+    def tick(self, db: sqlite3.Connection, now: datetime) -> list[Transition]:
+        findings = self._offline_past_grace(db, now)
+        if self._expected.configured:
+            today = alert_store.last_measured(db, self._expected.start_of_day(now))
+            subjects = alert_store.known_subjects(db, now - self._retention)
+            findings.extend(self._expected.missed(now, subjects, today))
+        return [*self._apply(db, findings, now), *self.lifecycle.escalate_due(db, now)]
+
+    def prune(self, db: sqlite3.Connection, now: datetime) -> int:
+        return alert_store.prune_readings(db, now - self._retention)
+
+    def _findings(self, db: sqlite3.Connection, envelope: Envelope, history: History) -> list[Finding]:
+        if envelope.type != "observation":
+            return self._events.evaluate(envelope)
+        findings = [
+            *self.thresholds.evaluate(envelope),
+            *self._trends.evaluate(envelope, history),
+            *self._expected.taken(envelope),
+        ]
+        if envelope.subject is not None and self._news2.applies(envelope):
+            result, reading_ids = self._news2.score(envelope, history)
+            score = {**describe(result), "reading_ids": list(reading_ids)}
+            alert_store.put_score(db, envelope.subject, envelope.measured_at, score)
+            finding = self._news2.finding(envelope, result, reading_ids)
+            if finding is not None:
+                findings.append(finding)
+        return findings
+
+    def _offline_past_grace(self, db: sqlite3.Connection, now: datetime) -> list[Finding]:
+        offline = self._rules.offline
+        if not offline.enabled:
+            return []
+        gateways = alert_store.offline_unalerted(db, now - timedelta(seconds=offline.grace_s))
+        for gateway in gateways:
+            alert_store.mark_offline_alerted(db, gateway)
+        return [offline_finding(gateway, None, offline.severity) for gateway in gateways]
+
+    def _apply(self, db: sqlite3.Connection, findings: list[Finding], now: datetime) -> list[Transition]:
+        done = (self.lifecycle.apply(db, finding, now) for finding in findings)
+        return [transition for transition in done if transition is not None]

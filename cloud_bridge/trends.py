@@ -1,0 +1,119 @@
+"""Trend rules over a resident's recent readings: weight gain and a rising systolic pressure.
+
+Weight: the newest weight minus the lowest one in the ``days`` before it (fluid retention in
+heart failure shows as about 2 kg in 3 days). Systolic: the least-squares slope of the readings
+in the last ``days``, projected over ``days``, so one high reading does not make a trend. Both
+clear once the figure is below its limit by the hysteresis margin. Windows end at the reading
+being evaluated, so a replayed reading is judged by the readings around it, not by today's.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from careedge_common.codes import BODY_WEIGHT, SYSTOLIC
+from careedge_common.config_alerts import SystolicRise, TrendRules, WeightGain
+from careedge_common.envelope import Envelope
+from cloud_bridge.alert import Finding, Severity
+from cloud_bridge.history import History, Sample
+
+SECONDS_PER_DAY = 86_400.0
+
+
+def slope_per_day(samples: list[Sample]) -> float:
+    """Ordinary least squares; needs two samples at different times."""
+    origin = samples[0].at
+    xs = [(sample.at - origin).total_seconds() / SECONDS_PER_DAY for sample in samples]
+    ys = [sample.value for sample in samples]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:
+        raise ValueError("the samples share one time")
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+
+
+class TrendRule:
+    def __init__(self, rules: TrendRules) -> None:
+        self._weight = rules.weight_gain
+        self._systolic = rules.systolic_rise
+
+    def evaluate(self, envelope: Envelope, history: History) -> list[Finding]:
+        if envelope.subject is None:
+            return []
+        codes = {observation.code for observation in envelope.obs}
+        findings: list[Finding] = []
+        if self._weight.enabled and BODY_WEIGHT.code in codes:
+            findings.extend(self._weight_gain(envelope, envelope.subject, history, self._weight))
+        if self._systolic.enabled and SYSTOLIC.code in codes:
+            findings.extend(self._systolic_rise(envelope, envelope.subject, history, self._systolic))
+        return findings
+
+    @staticmethod
+    def _weight_gain(envelope: Envelope, subject: str, history: History, rule: WeightGain) -> list[Finding]:
+        until = envelope.measured_at
+        samples = history.samples(subject, BODY_WEIGHT.code, until - timedelta(days=rule.days), until)
+        if len(samples) < 2:
+            return []
+        latest = samples[-1]
+        lowest = min(samples[:-1], key=lambda sample: sample.value)
+        gain = round(latest.value - lowest.value, 3)
+        detail = {"gain_kg": gain, "days": rule.days, "from_kg": lowest.value, "to_kg": latest.value}
+        severity: Severity | None
+        if gain >= rule.kg:
+            severity = rule.severity
+        elif gain <= rule.kg - rule.hysteresis_kg:
+            severity = None
+        else:
+            return []
+        ids = (lowest.reading_id, latest.reading_id)
+        title = f"Weight up {gain:g} kg within {rule.days:g} days"
+        return [_finding(envelope, subject, "trend:weight_gain", severity, title, ids, detail)]
+
+    @staticmethod
+    def _systolic_rise(
+        envelope: Envelope, subject: str, history: History, rule: SystolicRise
+    ) -> list[Finding]:
+        until = envelope.measured_at
+        samples = history.samples(subject, SYSTOLIC.code, until - timedelta(days=rule.days), until)
+        if len(samples) < rule.min_readings:
+            return []
+        span_days = (samples[-1].at - samples[0].at).total_seconds() / SECONDS_PER_DAY
+        if span_days < rule.min_span_days or span_days == 0:
+            return []
+        rise = round(slope_per_day(samples) * rule.days, 1)
+        detail = {"rise_mm_hg": rise, "days": rule.days, "readings": len(samples)}
+        severity: Severity | None
+        if rise >= rule.rise_mm_hg:
+            severity = rule.severity
+        elif rise <= rule.rise_mm_hg - rule.hysteresis_mm_hg:
+            severity = None
+        else:
+            return []
+        ids = tuple(sample.reading_id for sample in samples)
+        title = f"Systolic pressure rising {rise:g} mm[Hg] over {rule.days:g} days"
+        return [_finding(envelope, subject, "trend:systolic_rise", severity, title, ids, detail)]
+
+
+def _finding(
+    envelope: Envelope,
+    subject: str,
+    condition: str,
+    severity: Severity | None,
+    title: str,
+    reading_ids: tuple[str, ...],
+    detail: dict[str, float | int],
+) -> Finding:
+    return Finding(
+        scope=subject,
+        condition=condition,
+        category="trend",
+        severity=severity,
+        title=title,
+        subject=subject,
+        gateway=envelope.gateway,
+        device=envelope.device,
+        reading_ids=reading_ids,
+        measured_at=envelope.measured_at,
+        historical=envelope.historical,
+        detail=dict(detail),
+    )
