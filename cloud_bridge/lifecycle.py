@@ -98,7 +98,6 @@ class Lifecycle:
             category=finding.category,
             condition=finding.condition,
             severity=finding.severity or "yellow",
-            title=finding.title,
             reading_id=finding.reading_ids[0] if finding.reading_ids else None,
             reading_ids=list(finding.reading_ids),
             measured_at=finding.measured_at,

@@ -14,7 +14,8 @@ message only within its session: after a disconnect, the broker re-sends unackno
 on the new connection, so an old message is not acknowledged (its re-sent copy is, once it has
 been recognised as a duplicate). Gateways' retained ``state`` topics are subscribed without
 sharing, so every bridge knows every gateway's state and gets it again on each subscribe (a
-shared subscription receives no retained messages). Flow control: with MQTT 5 the broker sends at most
+shared subscription receives no retained messages); the bridges' own state, which the same
+filter matches, is acknowledged and dropped on arrival. Flow control: with MQTT 5 the broker sends at most
 ``receive_maximum`` unacknowledged messages, which bounds the bridge's queue; with MQTT 3.1.1
 (embedded demo broker) the broker's own in-flight limit does.
 """
@@ -181,6 +182,9 @@ class Subscriber:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self._ready:
             self._send_ready_acks()
+        if message.topic == self._state_topic:
+            client.ack(message.mid, message.qos)
+            return
         self._on_received()
         payload = bytes(message.payload)
         self._deliver(Incoming(message.topic, payload, message.mid, message.qos, self._connection))
