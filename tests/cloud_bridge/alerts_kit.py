@@ -76,7 +76,9 @@ def reading(
     )
 
 
-def event(kind: str, subject: str | None, at: datetime, data: dict[str, Any], device: str = "kiosk") -> Envelope:
+def event(
+    kind: str, subject: str | None, at: datetime, data: dict[str, Any], device: str = "kiosk"
+) -> Envelope:
     return Envelope.model_validate(
         {
             "id": new_event_id(),
@@ -141,6 +143,11 @@ def make_alerts(
     published: list[dict[str, Any]] = []
     engine = AlertEngine(SiteInfo(id=SITE, timezone=timezone), config)
     service = AlertService(
-        SITE, store, engine, lambda _topic, payload: published.append(json.loads(payload)), BridgeMetrics(), clock
+        SITE,
+        store,
+        engine,
+        lambda _topic, payload: published.append(json.loads(payload)),
+        BridgeMetrics(),
+        clock,
     )
     return Alerts(service, store, clock, published)

@@ -26,7 +26,12 @@ def test_repeated_breaches_keep_one_alert_and_store_every_reading(alerts: Alerts
     alerts.feed(first)
     alerts.feed(second, third)
     [alert] = alerts.open()
-    assert (alert.severity, alert.condition, alert.value, alert.limit) == ("red", "threshold:8480-6", 185, 180)
+    assert (alert.severity, alert.condition, alert.value, alert.limit) == (
+        "red",
+        "threshold:8480-6",
+        185,
+        180,
+    )
     assert alert.reading_ids == [first.id, second.id, third.id]
     assert alert.measured_at == third.measured_at
     assert alerts.transitions(alert.id) == [

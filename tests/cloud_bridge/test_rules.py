@@ -1,16 +1,15 @@
-"""Threshold bands: strict comparisons, red before yellow, one alert per breaching observation."""
+"""Threshold bands: strict comparisons, red before yellow, one finding per breaching observation,
+and clears only past the hysteresis margin."""
 
 from __future__ import annotations
-
-import json
-from datetime import UTC, datetime
 
 import pytest
 from cloud_bridge_kit import DIASTOLIC, PULSE, SYSTOLIC, THRESHOLDS, envelope
 
 from careedge_common.config import Threshold
 from careedge_common.envelope import Envelope
-from cloud_bridge.rules import ThresholdRules, classify
+from careedge_common.config_alerts import AlertRules
+from cloud_bridge.rules import ThresholdRules, classify, clears
 
 BP = Threshold.model_validate(THRESHOLDS[0])
 
@@ -33,16 +32,25 @@ def test_bands_are_strict_and_red_wins(value: float, expected: tuple[str, float,
     assert (None if breach is None else (breach.severity, breach.limit, breach.direction)) == expected
 
 
-def test_alert_document_carries_reading_and_limit() -> None:
-    rules = ThresholdRules([Threshold.model_validate(t) for t in THRESHOLDS])
+def test_findings_carry_reading_and_limit_and_clears_need_the_margin() -> None:
+    rules = ThresholdRules([Threshold.model_validate(t) for t in THRESHOLDS], AlertRules())
     document = envelope((SYSTOLIC, 185), (DIASTOLIC, 125), (PULSE, 200), historical=True)
-    raised_at = datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
-    alerts = rules.evaluate(Envelope.model_validate(document), raised_at)
-    assert [(a.code, a.severity, a.limit) for a in alerts] == [("8480-6", "red", 180), ("8462-4", "red", 120)]
-    published = json.loads(alerts[0].to_json())
-    assert published["reading_id"] == document["id"]
-    assert published["measured_at"] == document["measured_at"]
-    assert published["raised_at"] == "2026-01-02T03:04:05.678Z"
-    assert published["historical"] is True
-    assert published["name"] == "Systolic blood pressure"
-    assert (published["value"], published["unit"], published["direction"]) == (185.0, "mm[Hg]", "above")
+    findings = rules.evaluate(Envelope.model_validate(document))
+    assert [(f.code, f.severity, f.limit, f.direction) for f in findings] == [
+        ("8480-6", "red", 180, "above"),
+        ("8462-4", "red", 120, "above"),
+    ]
+    first = findings[0]
+    assert (first.scope, first.condition, first.category) == ("res-7f3a", "threshold:8480-6", "threshold")
+    assert first.reading_ids == (document["id"],)
+    assert first.historical is True
+    assert first.title == "Systolic blood pressure 185 mm[Hg] above 180"
+    within = rules.evaluate(Envelope.model_validate(envelope((SYSTOLIC, 135), (DIASTOLIC, 88))))
+    assert [(f.code, f.severity) for f in within] == [("8480-6", None)], "diastolic 88 is within 3 of 90"
+
+
+@pytest.mark.parametrize(
+    ("value", "clear"), [(135, True), (135.1, False), (105, True), (104.9, False), (120, True)]
+)
+def test_clearing_needs_the_hysteresis_margin_on_both_sides(value: float, clear: bool) -> None:
+    assert clears(BP, value, 5.0) is clear
