@@ -104,7 +104,8 @@ class Demo:
             )
             for index in range(kiosks)
         ]
-        self.alerts_seen = 0
+        self.alerts_seen: set[str] = set()
+        """IDs of alerts seen on the alerts topic (an alert is published again at each transition)."""
         self.traffic_path = workdir / "mqtt.jsonl"
 
     async def run(self, seconds: float | None) -> dict[str, Any]:
@@ -155,7 +156,7 @@ class Demo:
             "readings_sent": sent,
             "readings_stored": stored,
             "alerts": self._count("SELECT count(*) FROM alerts"),
-            "alerts_published": self.alerts_seen,
+            "alerts_published": len(self.alerts_seen),
             "seconds": round(time.monotonic() - started, 1),
         }
 
@@ -247,16 +248,15 @@ class Demo:
         clock = time.strftime("%H:%M:%S")
         subject = (document.get("subject") or "unbound")[:10]
         if message.topic.endswith("/alerts"):
-            self.alerts_seen += 1
+            self.alerts_seen.add(str(document.get("id")))
             colour = {"red": "红色 RED", "yellow": "黄色 YELLOW"}.get(document.get("severity", ""), "?")
-            kind = BY_CODE.get(document.get("code", ""))
-            label = f"{kind.name_zh} {kind.name}" if kind else document.get("code", "")
-            print(
-                f"{clock}  !! 告警 {colour:<10} {document.get('device', '')}  {subject}  {label} "
-                f"{document.get('value')} {document.get('unit', '')} "
-                f"({document.get('direction', '')} {document.get('limit')})",
-                flush=True,
-            )
+            kind = BY_CODE.get(document.get("code") or "")
+            what = document.get("title", "")
+            if kind is not None:
+                what = f"{kind.name_zh} {what}"
+            transition = document.get("transition", "")
+            device = document.get("device") or ""
+            print(f"{clock}  !! 告警 {colour:<10} {transition:<12} {device}  {subject}  {what}", flush=True)
             return
         parts = []
         for obs in document.get("obs", []):

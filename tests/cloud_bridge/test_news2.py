@@ -76,7 +76,8 @@ def test_scale_2_above_92_without_air_or_oxygen_cannot_be_scored() -> None:
     assert spo2_points(93, 2, None) is None
     assert spo2_points(92, 2, None) == 0
     result = score(News2Input(spo2=95, spo2_scale=2))
-    assert "spo2" in result.missing and "air_or_oxygen" in result.missing
+    assert "spo2" in result.missing
+    assert "air_or_oxygen" in result.missing
 
 
 @pytest.mark.parametrize(("on_oxygen", "points"), [(False, 0), (True, 2)])

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from cloud_bridge_kit import DIASTOLIC, PULSE, SYSTOLIC, THRESHOLDS, envelope
 
+from careedge_common.codes import KINDS, ObservationKind
 from careedge_common.config import Threshold
-from careedge_common.envelope import Envelope
 from careedge_common.config_alerts import AlertRules
+from careedge_common.envelope import Envelope
 from cloud_bridge.rules import ThresholdRules, classify, clears
 
 BP = Threshold.model_validate(THRESHOLDS[0])
@@ -54,3 +55,13 @@ def test_findings_carry_reading_and_limit_and_clears_need_the_margin() -> None:
 )
 def test_clearing_needs_the_hysteresis_margin_on_both_sides(value: float, clear: bool) -> None:
     assert clears(BP, value, 5.0) is clear
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=[kind.code for kind in KINDS])
+def test_every_observation_kind_takes_yellow_and_red_bands(kind: ObservationKind) -> None:
+    bands = Threshold(code=kind.code, yellow_above=10, red_above=20)
+    rules = ThresholdRules([bands], AlertRules())
+    observation = {"code": kind.code, "name": kind.name, "unit": kind.unit}
+    [yellow] = rules.evaluate(Envelope.model_validate(envelope((observation, 15))))
+    [red] = rules.evaluate(Envelope.model_validate(envelope((observation, 25))))
+    assert (yellow.severity, red.severity, red.code, red.unit) == ("yellow", "red", kind.code, kind.unit)

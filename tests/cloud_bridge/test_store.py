@@ -19,7 +19,8 @@ def test_envelope_is_evaluated_once_even_from_a_second_bridge(tmp_path: Path) ->
     second.feed(high)
     assert len(first.all()) == 1
     assert [step for step, _ in first.transitions(first.all()[0].id)] == ["raised"]
-    assert len(first.published) == 1 and second.published == []
+    assert len(first.published) == 1
+    assert second.published == []
     unknown = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
     assert first.store.unprocessed([high.id, unknown]) == {unknown}
     first.close()
@@ -29,9 +30,14 @@ def test_envelope_is_evaluated_once_even_from_a_second_bridge(tmp_path: Path) ->
 def test_a_failed_transaction_commits_nothing(tmp_path: Path) -> None:
     store = BridgeStore(tmp_path / "s.db")
     envelope_id = "01ARZ3NDEKTSV4RRFFQ69G5FAA"
-    with pytest.raises(sqlite3.OperationalError), store.transaction() as db:
-        assert mark_processed(db, [envelope_id], T0) == {envelope_id}
-        db.execute("SELECT * FROM no_such_table")
+
+    def failing_batch() -> None:
+        with store.transaction() as db:
+            assert mark_processed(db, [envelope_id], T0) == {envelope_id}
+            db.execute("SELECT * FROM no_such_table")
+
+    with pytest.raises(sqlite3.OperationalError):
+        failing_batch()
     assert store.unprocessed([envelope_id]) == {envelope_id}
     store.close()
 

@@ -33,7 +33,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status = 500 if len(receiver.requests) < receiver.failures else 204
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body, status))
@@ -41,7 +41,7 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
@@ -102,7 +102,8 @@ def test_route_failing_three_times_gets_the_alert_exactly_once_signed(
     [body] = receiver.accepted()
     document = json.loads(body)
     assert (document["route"], document["transition"]) == ("nurses", "raised")
-    assert document["alert"]["subject"] == ANNA and document["alert"]["severity"] == "red"
+    assert document["alert"]["subject"] == ANNA
+    assert document["alert"]["severity"] == "red"
     for (headers, sent, _), seconds in zip(receiver.requests, attempt_times, strict=True):
         now = int((T0 + timedelta(seconds=seconds)).timestamp())
         assert sent == body
