@@ -15,7 +15,7 @@ from typing import Any
 
 from careedge_common import topics
 from careedge_common.envelope import Envelope
-from cloud_bridge import alert_store, seq_tracking
+from cloud_bridge import alert_store, seq_tracking, webhook_queue
 from cloud_bridge.alert import SEVERITY_RANK, Alert, Clock, Transition
 from cloud_bridge.alert_store import AlertFilter
 from cloud_bridge.engine import AlertEngine
@@ -115,6 +115,10 @@ class AlertService:
         """The alert and its transitions, oldest first. Raises ``AlertNotFound``."""
         with self._store.reading() as db:
             return alert_store.get_alert(db, alert_id), alert_store.transitions(db, alert_id)
+
+    def webhook_counts(self) -> dict[str, int]:
+        with self._store.reading() as db:
+            return webhook_queue.counts(db)
 
     def residents(self) -> list[ResidentStatus]:
         """Every resident with a score or an open alert, red first, then yellow, then green."""

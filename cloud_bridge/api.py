@@ -44,6 +44,8 @@ class Health:
     sink_ok: bool
     last_write_at: datetime | None
     queue_depth: int
+    webhooks: dict[str, int]
+    """Webhook deliveries by state (pending, delivered, failed); informative, not part of ``ok``."""
 
     @property
     def ok(self) -> bool:
@@ -109,6 +111,7 @@ def create_app(alerts: AlertService, health: Callable[[], Health], metrics: Brid
             "sink_ok": current.sink_ok,
             "last_write_at": rfc3339(current.last_write_at) if current.last_write_at else None,
             "queue_depth": current.queue_depth,
+            "webhooks": current.webhooks,
         }
         return JSONResponse(body, status_code=200 if current.ok else 503)
 

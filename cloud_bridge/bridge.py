@@ -157,6 +157,7 @@ class Bridge:
             sink_ok=self._pipeline.sink_ok,
             last_write_at=self._pipeline.last_write_at,
             queue_depth=self._pipeline.queue_depth,
+            webhooks=self.alerts.webhook_counts(),
         )
 
     def _close_stores(self) -> None:

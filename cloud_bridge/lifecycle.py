@@ -52,7 +52,14 @@ class Lifecycle:
         if finding.measured_at is not None and not _older(finding, current):
             later["measured_at"] = finding.measured_at
         if SEVERITY_RANK[finding.severity] > SEVERITY_RANK[current.severity]:
-            worse = {**later, **_facts(finding), "state": "raised", "severity": finding.severity}
+            worse = {
+                **later,
+                **_facts(finding),
+                "state": "raised",
+                "severity": finding.severity,
+                "acknowledged_at": None,
+                "acknowledged_by": None,
+            }
             return self._step(db, current, "worsened", now, AUTOMATIC, finding.reading_ids, worse)
         return self._step(db, current, "repeated", now, AUTOMATIC, finding.reading_ids, later)
 

@@ -101,7 +101,6 @@ class Pipeline:
         self._metrics = metrics
         self._on_crash = on_crash
         self._state_prefix = f"{topics.ROOT}/{settings.site}/"
-        self._bridge_state = topics.bridge_state(settings.site)
         self._inbox = inbox
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bridge-writer", daemon=True)
@@ -202,25 +201,18 @@ class Pipeline:
         states: list[GatewayState] = []
         rejected: Counter[RejectReason] = Counter()
         first: dict[RejectReason, tuple[str, EnvelopeError]] = {}
-        state_messages = 0
+        valid = 0
         for message in batch:
-            if message.topic.endswith("/state"):
-                state_messages += 1
-                if message.topic != self._bridge_state:
-                    try:
-                        states.append(self._state(message))
-                    except StateError as exc:
-                        rejected["bad_state"] += 1
-                        first.setdefault(
-                            "bad_state", (message.topic, EnvelopeError("bad_state", "(payload)", str(exc)))
-                        )
-                continue
             try:
+                if message.topic.endswith("/state"):
+                    states.append(self._state(message))
+                    continue
                 envelope = validate_envelope(message.topic, message.payload, site)
             except EnvelopeError as exc:
                 rejected[exc.reason] += 1
                 first.setdefault(exc.reason, (message.topic, exc))
                 continue
+            valid += 1
             if envelope.id not in recent:
                 accepted.setdefault(envelope.id, envelope)
         for reason, count in rejected.items():
@@ -234,12 +226,14 @@ class Pipeline:
                 example.position,
                 example.detail,
             )
-        rejected_states = rejected["bad_state"]
-        return accepted, states, len(batch) - state_messages - sum(rejected.values()) + rejected_states
+        return accepted, states, valid
 
     def _state(self, message: Incoming) -> GatewayState:
         gateway = message.topic.removeprefix(self._state_prefix).removesuffix("/state")
-        return parse_state(gateway, message.payload)
+        try:
+            return parse_state(gateway, message.payload)
+        except StateError as exc:
+            raise EnvelopeError("bad_state", "(payload)", str(exc)) from None
 
     def _store_fresh(self, fresh: list[Envelope], states: list[GatewayState]) -> None:
         """Points first, then processed IDs, readings and alert transitions in one commit, then

@@ -12,7 +12,7 @@ The bridge serves one site, so the site is already chosen by whose config this i
 
 from __future__ import annotations
 
-from careedge_common.config_alerts import AlertRules, Route
+from careedge_common.config_alerts import AlertRules
 from cloud_bridge.alert import Alert, TransitionKind
 
 
@@ -20,9 +20,6 @@ class Router:
     def __init__(self, rules: AlertRules) -> None:
         self._rules = rules
         self._by_id = {route.id: route for route in rules.routes}
-
-    def route(self, route_id: str) -> Route | None:
-        return self._by_id.get(route_id)
 
     @property
     def max_level(self) -> int:

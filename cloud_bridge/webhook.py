@@ -111,6 +111,7 @@ class Dispatcher:
             with self._transaction() as db:
                 if error is None:
                     webhook_queue.delivered(db, delivery.id, finished)
+                    self._outcomes.labels("delivered").inc()
                     succeeded += 1
                 else:
                     self._record_failure(db, delivery, error, finished)
@@ -170,10 +171,7 @@ class Dispatcher:
             return f"HTTP {exc.code}"
         except (urllib.error.URLError, OSError) as exc:
             return f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-        if 200 <= status < 300:
-            self._outcomes.labels("delivered").inc()
-            return None
-        return f"HTTP {status}"
+        return None if 200 <= status < 300 else f"HTTP {status}"
 
     def _run(self) -> None:
         while not self._stop.is_set():

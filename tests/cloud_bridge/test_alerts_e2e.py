@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from cloud_bridge_kit import SITE, SYSTOLIC, TestClient, envelope, site_config, vitals_topic
 from paho.mqtt.enums import CallbackAPIVersion
-from test_webhook import SECRET, Receiver
+from webhook_receiver import SECRET, Receiver
 
 from careedge_common import topics
 from careedge_common.config import SiteConfig
@@ -98,6 +98,9 @@ def test_reading_to_alert_on_the_topic_then_acknowledged_and_resolved_via_the_ap
             wait_until(
                 lambda: len(receiver.accepted()) == 3, 10, "raised, acknowledged, resolved at the webhook"
             )
+            wait_until(
+                lambda: api.get("/health").json()["webhooks"] == {"delivered": 3}, 10, "deliveries recorded"
+            )
             kinds = [json.loads(body)["transition"] for body in receiver.accepted()]
             assert kinds == ["raised", "acknowledged", "resolved"]
             for headers, body, _ in receiver.requests:
@@ -131,6 +134,12 @@ def test_gateway_last_will_raises_an_offline_alert_and_a_call_raises_a_red_one(
                 "call",
                 "red",
                 call["id"],
+            )
+            gateway.publish(topics.state(SITE, "gw-8"), b"{not a state")
+            wait_until(
+                lambda: bridge.metrics.value("careedge_bridge_rejected_total", reason="bad_state") == 1,
+                10,
+                "the bad state document counted",
             )
             edge.socket().close()
             offline = _published(alerts_topic)

@@ -200,7 +200,8 @@ def test_acknowledged_in_time_never_escalates_and_worsening_restarts_the_wait(tm
     alerts.service.acknowledge(yellow.id, "nurse.li")
     alerts.clock.advance(minutes=1)
     alerts.feed(reading(BORIS, alerts.clock.now, systolic=195))
-    assert alerts.service.alert(yellow.id)[0].state == "raised", "red again needs a fresh acknowledgement"
+    worse = alerts.service.alert(yellow.id)[0]
+    assert (worse.state, worse.acknowledged_by) == ("raised", None), "red needs a fresh acknowledgement"
     alerts.clock.advance(minutes=9, seconds=59)
     alerts.service.tick()
     assert alerts.service.alert(yellow.id)[0].escalation_level == 0

@@ -5,57 +5,18 @@ the bridge."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from alerts_kit import ANNA, T0, Alerts, Clock, make_alerts, reading
+from webhook_receiver import SECRET, Receiver
 
 from careedge_common.config_alerts import DeliveryPolicy, Route
-from careedge_testkit.servers import LOOPBACK
 from cloud_bridge import webhook_queue
 from cloud_bridge.metrics import BridgeMetrics
 from cloud_bridge.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, Dispatcher, retry_delay, signature, verify
-
-SECRET = b"route-secret-\x01\x02"
-
-
-class Receiver:
-    """An HTTP server that answers 500 to the first ``failures`` requests, then 204."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.requests: list[tuple[dict[str, str], bytes, int]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                status = 500 if len(receiver.requests) < receiver.failures else 204
-                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body, status))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self.url = f"http://{LOOPBACK}:{self.server.server_address[1]}/alerts"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def accepted(self) -> list[bytes]:
-        return [body for _, body, status in self.requests if status == 204]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 @pytest.fixture
