@@ -76,7 +76,12 @@ class GlucoseBands(StrictModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        self.as_threshold()
+        limits = [self.severe_hypo_below, self.hypo_below, self.hyper_above, self.severe_hyper_above]
+        present = [limit for limit in limits if limit is not None]
+        if present != sorted(present) or len(set(present)) != len(present):
+            raise ValueError(
+                "limits ordered severe_hypo_below < hypo_below < hyper_above < severe_hyper_above"
+            )
         return self
 
 
