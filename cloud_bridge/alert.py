@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer
 
 from careedge_common.config_alerts import Category, Colour
 from careedge_common.config_base import Direction
-from careedge_common.envelope import rfc3339
+from careedge_common.envelope import Envelope, rfc3339
 
 ALERT_VERSION: Literal[2] = 2
 
@@ -111,6 +111,34 @@ class Finding:
     once: bool = False
     """Raise at most one alert ever for this scope and condition (a day's missed measurement:
     resolved by hand, it must not come back at the next check)."""
+
+
+def finding_of(
+    envelope: Envelope,
+    scope: str,
+    condition: str,
+    category: Category,
+    severity: Severity | None,
+    title: str,
+    reading_ids: tuple[str, ...] | None = None,
+    **facts: Any,
+) -> Finding:
+    """A finding about ``envelope``: its resident, gateway, device, time and lateness; the
+    envelope's own ID unless ``reading_ids`` names the readings the rule looked at."""
+    return Finding(
+        scope=scope,
+        condition=condition,
+        category=category,
+        severity=severity,
+        title=title,
+        subject=envelope.subject,
+        gateway=envelope.gateway,
+        device=envelope.device,
+        reading_ids=(envelope.id,) if reading_ids is None else reading_ids,
+        measured_at=envelope.measured_at,
+        historical=envelope.historical,
+        **facts,
+    )
 
 
 @dataclass(frozen=True, slots=True)

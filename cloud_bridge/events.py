@@ -19,7 +19,7 @@ from typing import Any
 
 from careedge_common.config_alerts import Category, EventRules, OfflineRules
 from careedge_common.envelope import Envelope
-from cloud_bridge.alert import Finding, Severity
+from cloud_bridge.alert import Finding, Severity, finding_of
 
 MISSED_DOSE = "missed"
 TEMPERATURE_EXCURSION = "temperature_excursion"
@@ -67,7 +67,7 @@ class EventRule:
 
     def _call(self, envelope: Envelope) -> Finding:
         scope = envelope.subject or f"device/{envelope.gateway}/{envelope.device}"
-        return _event(envelope, scope, "call", "call", self._events.call_severity, "Call nurse")
+        return self._event(envelope, scope, "call", self._events.call_severity, "Call nurse")
 
     def _cabinet(self, envelope: Envelope, data: dict[str, Any]) -> list[Finding]:
         event = data.get("event")
@@ -75,22 +75,25 @@ class EventRule:
         if event == MISSED_DOSE:
             subject = data.get("subject") if isinstance(data.get("subject"), str) else envelope.subject
             scope = subject or cabinet
-            finding = _event(
-                envelope,
-                scope,
-                "missed_dose",
-                "missed_dose",
-                self._events.missed_dose_severity,
-                "Missed dose",
+            finding = self._event(
+                envelope, scope, "missed_dose", self._events.missed_dose_severity, "Missed dose"
             )
             return [_with_subject(finding, subject)]
         if event == TEMPERATURE_EXCURSION:
             ended = data.get("ended") is True
             severity = None if ended else self._events.cabinet_temperature_severity
             title = "Cabinet temperature back in range" if ended else "Cabinet temperature out of range"
-            finding = _event(envelope, cabinet, "cabinet_temperature", "cabinet_temperature", severity, title)
+            finding = self._event(envelope, cabinet, "cabinet_temperature", severity, title)
             return [_with_subject(finding, None)]
         return []
+
+    @staticmethod
+    def _event(
+        envelope: Envelope, scope: str, category: Category, severity: Severity | None, title: str
+    ) -> Finding:
+        """Events have one condition per category; the event's data is the alert's detail."""
+        detail = {key: value for key, value in (envelope.data or {}).items() if key != "subject"}
+        return finding_of(envelope, scope, category, category, severity, title, detail=detail)
 
     def gateway_findings(self, state: GatewayState) -> list[Finding]:
         """Clears for an online gateway and its working devices, raises for its offline devices.
@@ -114,30 +117,6 @@ def offline_finding(gateway: str, device: str | None, severity: Severity | None)
         title=f"{what} offline" if severity else f"{what} back online",
         gateway=gateway,
         device=device,
-    )
-
-
-def _event(
-    envelope: Envelope,
-    scope: str,
-    condition: str,
-    category: Category,
-    severity: Severity | None,
-    title: str,
-) -> Finding:
-    return Finding(
-        scope=scope,
-        condition=condition,
-        category=category,
-        severity=severity,
-        title=title,
-        subject=envelope.subject,
-        gateway=envelope.gateway,
-        device=envelope.device,
-        reading_ids=(envelope.id,),
-        measured_at=envelope.measured_at,
-        historical=envelope.historical,
-        detail={key: value for key, value in (envelope.data or {}).items() if key != "subject"},
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from careedge_common import codes
 
@@ -26,15 +26,7 @@ Parameter = Literal[
     "consciousness",
     "temperature",
 ]
-PARAMETERS: tuple[Parameter, ...] = (
-    "respiration_rate",
-    "spo2",
-    "air_or_oxygen",
-    "systolic_bp",
-    "pulse",
-    "consciousness",
-    "temperature",
-)
+PARAMETERS: tuple[Parameter, ...] = get_args(Parameter)
 CODE_OF: dict[Parameter, str] = {
     "respiration_rate": codes.RESPIRATORY_RATE.code,
     "spo2": codes.SPO2.code,

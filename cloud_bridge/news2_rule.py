@@ -12,7 +12,7 @@ from datetime import timedelta
 from careedge_common.config_alerts import AlertRules
 from careedge_common.envelope import Envelope
 from cloud_bridge import news2
-from cloud_bridge.alert import Finding, Severity
+from cloud_bridge.alert import Finding, Severity, finding_of
 from cloud_bridge.history import History, Sample
 
 
@@ -69,18 +69,15 @@ class News2Rule:
         else:
             return None
         partial = " (partial: " + ", ".join(result.missing) + " not measured)" if result.partial else ""
-        return Finding(
-            scope=envelope.subject,
-            condition="news2",
-            category="news2",
-            severity=severity,
-            title=f"NEWS2 {result.total}, {result.band.replace('_', '-')}{partial}",
-            subject=envelope.subject,
-            gateway=envelope.gateway,
-            device=envelope.device,
-            reading_ids=reading_ids,
-            measured_at=envelope.measured_at,
-            historical=envelope.historical,
+        title = f"NEWS2 {result.total}, {result.band.replace('_', '-')}{partial}"
+        return finding_of(
+            envelope,
+            envelope.subject,
+            "news2",
+            "news2",
+            severity,
+            title,
+            reading_ids,
             detail=describe(result),
         )
 

@@ -18,7 +18,7 @@ from careedge_common.codes import BY_CODE, GLUCOSE
 from careedge_common.config_alerts import AlertRules, Category
 from careedge_common.config_base import Direction, Threshold
 from careedge_common.envelope import Envelope, Observation
-from cloud_bridge.alert import Finding, Severity
+from cloud_bridge.alert import Finding, Severity, finding_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,18 +105,13 @@ def _finding(envelope: Envelope, observation: Observation, breach: Breach | None
         title = f"{kind.name} {value:g} {kind.unit} {breach.direction} {breach.limit:g}"
         if category == "glucose":
             title = f"{GLUCOSE_WORDS[(breach.severity, breach.direction)]}: {title}"
-    return Finding(
-        scope=scope_of(envelope),
-        condition=f"threshold:{observation.code}",
-        category=category,
-        severity=None if breach is None else breach.severity,
-        title=title,
-        subject=envelope.subject,
-        gateway=envelope.gateway,
-        device=envelope.device,
-        reading_ids=(envelope.id,),
-        measured_at=envelope.measured_at,
-        historical=envelope.historical,
+    return finding_of(
+        envelope,
+        scope_of(envelope),
+        f"threshold:{observation.code}",
+        category,
+        None if breach is None else breach.severity,
+        title,
         code=observation.code,
         value=value,
         unit=observation.unit,

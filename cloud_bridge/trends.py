@@ -14,7 +14,7 @@ from datetime import timedelta
 from careedge_common.codes import BODY_WEIGHT, SYSTOLIC
 from careedge_common.config_alerts import SystolicRise, TrendRules, WeightGain
 from careedge_common.envelope import Envelope
-from cloud_bridge.alert import Finding, Severity
+from cloud_bridge.alert import Finding, Severity, finding_of
 from cloud_bridge.history import History, Sample
 
 SECONDS_PER_DAY = 86_400.0
@@ -58,13 +58,9 @@ class TrendRule:
         lowest = min(samples[:-1], key=lambda sample: sample.value)
         gain = round(latest.value - lowest.value, 3)
         detail = {"gain_kg": gain, "days": rule.days, "from_kg": lowest.value, "to_kg": latest.value}
-        severity: Severity | None
-        if gain >= rule.kg:
-            severity = rule.severity
-        elif gain <= rule.kg - rule.hysteresis_kg:
-            severity = None
-        else:
+        if not _decided(gain, rule.kg, rule.hysteresis_kg):
             return []
+        severity = rule.severity if gain >= rule.kg else None
         ids = (lowest.reading_id, latest.reading_id)
         title = f"Weight up {gain:g} kg within {rule.days:g} days"
         return [_finding(envelope, subject, "trend:weight_gain", severity, title, ids, detail)]
@@ -82,16 +78,17 @@ class TrendRule:
             return []
         rise = round(slope_per_day(samples) * rule.days, 1)
         detail = {"rise_mm_hg": rise, "days": rule.days, "readings": len(samples)}
-        severity: Severity | None
-        if rise >= rule.rise_mm_hg:
-            severity = rule.severity
-        elif rise <= rule.rise_mm_hg - rule.hysteresis_mm_hg:
-            severity = None
-        else:
+        if not _decided(rise, rule.rise_mm_hg, rule.hysteresis_mm_hg):
             return []
+        severity = rule.severity if rise >= rule.rise_mm_hg else None
         ids = tuple(sample.reading_id for sample in samples)
         title = f"Systolic pressure rising {rise:g} mm[Hg] over {rule.days:g} days"
         return [_finding(envelope, subject, "trend:systolic_rise", severity, title, ids, detail)]
+
+
+def _decided(figure: float, limit: float, margin: float) -> bool:
+    """At or past the limit (a breach), or below it by the margin (a clear); between, no finding."""
+    return figure >= limit or figure <= limit - margin
 
 
 def _finding(
@@ -103,17 +100,6 @@ def _finding(
     reading_ids: tuple[str, ...],
     detail: dict[str, float | int],
 ) -> Finding:
-    return Finding(
-        scope=subject,
-        condition=condition,
-        category="trend",
-        severity=severity,
-        title=title,
-        subject=subject,
-        gateway=envelope.gateway,
-        device=envelope.device,
-        reading_ids=reading_ids,
-        measured_at=envelope.measured_at,
-        historical=envelope.historical,
-        detail=dict(detail),
+    return finding_of(
+        envelope, subject, condition, "trend", severity, title, reading_ids, detail=dict(detail)
     )

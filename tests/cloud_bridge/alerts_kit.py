@@ -51,49 +51,35 @@ class Clock:
         return self.now
 
 
+def _envelope(kind: str, subject: str | None, at: datetime, device: str, **fields: Any) -> Envelope:
+    document = {"id": new_event_id(), "seq": 1, "boot": 1, "site": SITE, "gateway": "gw-1", "device": device}
+    return Envelope.model_validate(
+        {
+            **document,
+            "type": kind,
+            "measured_at": rfc3339(at),
+            "received_at": rfc3339(at),
+            "subject": subject,
+            **fields,
+        }
+    )
+
+
 def reading(
     subject: str | None, at: datetime, historical: bool = False, device: str = "kiosk-1", **values: float
 ) -> Envelope:
     """An observation envelope with one observation per keyword (``systolic=185``)."""
-    return Envelope.model_validate(
-        {
-            "id": new_event_id(),
-            "seq": 1,
-            "boot": 1,
-            "site": SITE,
-            "gateway": "gw-1",
-            "device": device,
-            "type": "observation",
-            "measured_at": rfc3339(at),
-            "received_at": rfc3339(at),
-            "subject": subject,
-            "historical": historical,
-            "obs": [
-                {"code": CODES[kind][0], "name": kind, "value": value, "unit": CODES[kind][1]}
-                for kind, value in values.items()
-            ],
-        }
-    )
+    observations = [
+        {"code": CODES[kind][0], "name": kind, "value": value, "unit": CODES[kind][1]}
+        for kind, value in values.items()
+    ]
+    return _envelope("observation", subject, at, device, historical=historical, obs=observations)
 
 
 def event(
     kind: str, subject: str | None, at: datetime, data: dict[str, Any], device: str = "kiosk"
 ) -> Envelope:
-    return Envelope.model_validate(
-        {
-            "id": new_event_id(),
-            "seq": 1,
-            "boot": 1,
-            "site": SITE,
-            "gateway": "gw-1",
-            "device": device,
-            "type": kind,
-            "measured_at": rfc3339(at),
-            "received_at": rfc3339(at),
-            "subject": subject,
-            "data": data,
-        }
-    )
+    return _envelope(kind, subject, at, device, data=data)
 
 
 @dataclass
