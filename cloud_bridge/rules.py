@@ -12,7 +12,7 @@ alert lifecycle (de-duplication, resolution, escalation) belongs to ``lifecycle`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from careedge_common.codes import BY_CODE, GLUCOSE
 from careedge_common.config_alerts import AlertRules, Category
@@ -79,12 +79,15 @@ class ThresholdRules:
 
     def evaluate(self, envelope: Envelope) -> list[Finding]:
         """A breach or a clear per observation with bands; unbound readings are never cleared
-        (the next one may be somebody else's)."""
+        (the next one may be somebody else's). A correction (``supersedes``) also closes what the
+        reading raised while it was unbound: it is now judged as the resident's."""
         findings: list[Finding] = []
         for observation in envelope.obs:
             threshold = self.bands(envelope.subject, observation.code)
             if threshold is None:
                 continue
+            if envelope.supersedes is not None:
+                findings.append(_reassigned(envelope, envelope.supersedes, observation))
             value = float(observation.value)
             breach = classify(threshold, value)
             if breach is not None:
@@ -94,6 +97,11 @@ class ThresholdRules:
             ):
                 findings.append(_finding(envelope, observation, None))
         return findings
+
+
+def _reassigned(envelope: Envelope, supersedes: str, observation: Observation) -> Finding:
+    title = f"{BY_CODE[observation.code].name} reading assigned to a resident"
+    return replace(_finding(envelope, observation, None), scope=f"reading/{supersedes}", title=title)
 
 
 def _finding(envelope: Envelope, observation: Observation, breach: Breach | None) -> Finding:

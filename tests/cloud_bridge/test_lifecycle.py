@@ -82,6 +82,17 @@ def test_low_side_hysteresis_and_unbound_readings_never_clear(alerts: Alerts) ->
     assert (alert.scope, alert.subject) == (f"reading/{unbound.id}", None)
 
 
+def test_a_reading_assigned_to_a_resident_moves_its_alert_to_them(alerts: Alerts) -> None:
+    unbound = reading(None, T0, systolic=190)
+    alerts.feed(unbound)
+    corrected = reading(ANNA, T0, historical=True, systolic=190).model_copy(update={"supersedes": unbound.id})
+    alerts.feed(corrected)
+    [alert] = alerts.open()
+    assert (alert.subject, alert.historical, alert.reading_id) == (ANNA, True, corrected.id)
+    [closed] = alerts.all(scope=f"reading/{unbound.id}")
+    assert (closed.state, alerts.transitions(closed.id)[-1]) == ("resolved", ("resolved", [corrected.id]))
+
+
 def test_a_replayed_older_normal_reading_does_not_resolve(alerts: Alerts) -> None:
     alerts.feed(reading(ANNA, T0, systolic=185))
     alerts.feed(reading(ANNA, T0 - timedelta(hours=2), historical=True, systolic=120))
