@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -256,6 +256,23 @@ class StoredHistory:
             (subject, code, epoch_ms(since), epoch_ms(until)),
         )
         return [Sample(from_ms(at_ms), value, reading_id) for at_ms, value, reading_id in rows]
+
+    def latest(
+        self, subject: str, codes: Collection[str], since: datetime, until: datetime
+    ) -> dict[str, Sample]:
+        """One statement of one index probe per code (newest first, first row), however many
+        readings the window holds."""
+        probe = (
+            "SELECT * FROM (SELECT code, measured_at_ms, value, reading_id FROM readings"
+            " WHERE subject = ? AND code = ? AND measured_at_ms BETWEEN ? AND ?"
+            " ORDER BY measured_at_ms DESC, reading_id DESC LIMIT 1)"
+        )
+        window = (epoch_ms(since), epoch_ms(until))
+        rows = self._db.execute(
+            " UNION ALL ".join([probe] * len(codes)),
+            [value for code in codes for value in (subject, code, *window)],
+        )
+        return {code: Sample(from_ms(at_ms), value, reading_id) for code, at_ms, value, reading_id in rows}
 
 
 def last_measured(db: sqlite3.Connection, since: datetime) -> dict[tuple[str, str], datetime]:

@@ -9,13 +9,13 @@ transitions it stored, for the caller to publish after the commit.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from careedge_common.config import AlertsConfig, SiteInfo
 from careedge_common.envelope import Envelope
-from cloud_bridge import alert_store
+from cloud_bridge import alert_store, news2
 from cloud_bridge.alert import Finding, Transition
 from cloud_bridge.alert_store import StoredHistory
 from cloud_bridge.events import EventRule, GatewayState, offline_finding
@@ -44,10 +44,21 @@ class AlertEngine:
     def on_envelopes(
         self, db: sqlite3.Connection, envelopes: Sequence[Envelope], now: datetime
     ) -> list[Transition]:
-        """Store the residents' readings, then evaluate each envelope against them."""
+        """Store the residents' readings, then evaluate each envelope against them.
+
+        Rules over a resident's recent readings (NEWS2, trends) run once per batch and resident, at
+        the newest envelope that carries their codes: within a batch (at most ``batch_wait_ms``),
+        a score or trend at an earlier reading of the same resident would be outdated at once.
+        """
         alert_store.insert_readings(db, envelopes)
         history = StoredHistory(db)
-        findings = [finding for envelope in envelopes for finding in self._findings(db, envelope, history)]
+        findings = [finding for envelope in envelopes for finding in self._single(envelope)]
+        for code in self._trends.codes:
+            for envelope in newest_per_resident(envelopes, {code}):
+                findings.extend(self._trends.evaluate(envelope, history, code))
+        if self._rules.news2.enabled:
+            for envelope in newest_per_resident(envelopes, set(news2.CODE_OF.values())):
+                findings.extend(self._news2_findings(db, envelope, history))
         return self._apply(db, findings, now)
 
     def on_state(self, db: sqlite3.Connection, state: GatewayState, now: datetime) -> list[Transition]:
@@ -65,22 +76,19 @@ class AlertEngine:
     def prune(self, db: sqlite3.Connection, now: datetime) -> int:
         return alert_store.prune_readings(db, now - self._retention)
 
-    def _findings(self, db: sqlite3.Connection, envelope: Envelope, history: History) -> list[Finding]:
+    def _single(self, envelope: Envelope) -> list[Finding]:
+        """Rules that need the envelope alone."""
         if envelope.type != "observation":
             return self._events.evaluate(envelope)
-        findings = [
-            *self.thresholds.evaluate(envelope),
-            *self._trends.evaluate(envelope, history),
-            *self._expected.taken(envelope),
-        ]
-        if envelope.subject is not None and self._news2.applies(envelope):
-            result, reading_ids = self._news2.score(envelope, history)
-            score = {**describe(result), "reading_ids": list(reading_ids)}
-            alert_store.put_score(db, envelope.subject, envelope.measured_at, score)
-            finding = self._news2.finding(envelope, result, reading_ids)
-            if finding is not None:
-                findings.append(finding)
-        return findings
+        return [*self.thresholds.evaluate(envelope), *self._expected.taken(envelope)]
+
+    def _news2_findings(self, db: sqlite3.Connection, envelope: Envelope, history: History) -> list[Finding]:
+        assert envelope.subject is not None
+        result, reading_ids = self._news2.score(envelope, history)
+        score = {**describe(result), "reading_ids": list(reading_ids)}
+        alert_store.put_score(db, envelope.subject, envelope.measured_at, score)
+        finding = self._news2.finding(envelope, result, reading_ids)
+        return [] if finding is None else [finding]
 
     def _offline_past_grace(self, db: sqlite3.Connection, now: datetime) -> list[Finding]:
         offline = self._rules.offline
@@ -94,3 +102,15 @@ class AlertEngine:
     def _apply(self, db: sqlite3.Connection, findings: list[Finding], now: datetime) -> list[Transition]:
         done = (self.lifecycle.apply(db, finding, now) for finding in findings)
         return [transition for transition in done if transition is not None]
+
+
+def newest_per_resident(envelopes: Iterable[Envelope], codes: set[str]) -> list[Envelope]:
+    """Per resident, the latest-measured observation envelope with one of ``codes``."""
+    newest: dict[str, Envelope] = {}
+    for envelope in envelopes:
+        if envelope.subject is None or not any(observation.code in codes for observation in envelope.obs):
+            continue
+        current = newest.get(envelope.subject)
+        if current is None or envelope.measured_at >= current.measured_at:
+            newest[envelope.subject] = envelope
+    return list(newest.values())

@@ -5,6 +5,7 @@ A small protocol so the trend and score rules stay pure and their tests need no 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -20,4 +21,10 @@ class Sample:
 class History(Protocol):
     def samples(self, subject: str, code: str, since: datetime, until: datetime) -> list[Sample]:
         """Samples with ``since <= at <= until``, oldest first (same instant: by reading ID)."""
+        ...
+
+    def latest(
+        self, subject: str, codes: Collection[str], since: datetime, until: datetime
+    ) -> dict[str, Sample]:
+        """The newest sample of each code with ``since <= at <= until``, by code (absent: none)."""
         ...

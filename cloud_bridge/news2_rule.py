@@ -13,7 +13,7 @@ from careedge_common.config_alerts import AlertRules
 from careedge_common.envelope import Envelope
 from cloud_bridge import news2
 from cloud_bridge.alert import Finding, Severity, finding_of
-from cloud_bridge.history import History, Sample
+from cloud_bridge.history import History
 
 
 class News2Rule:
@@ -21,23 +21,13 @@ class News2Rule:
         self._rules = rules
         self._window = timedelta(minutes=rules.news2.window_minutes)
 
-    def applies(self, envelope: Envelope) -> bool:
-        return (
-            self._rules.news2.enabled
-            and envelope.subject is not None
-            and any(observation.code in news2.CODE_OF.values() for observation in envelope.obs)
-        )
-
     def score(self, envelope: Envelope, history: History) -> tuple[news2.News2Score, tuple[str, ...]]:
         """The score at the envelope's measurement time, and the reading IDs it was computed from."""
         assert envelope.subject is not None
         resident = self._rules.resident(envelope.subject)
         until = envelope.measured_at
-        latest: dict[news2.Parameter, Sample] = {}
-        for parameter, code in news2.CODE_OF.items():
-            samples = history.samples(envelope.subject, code, until - self._window, until)
-            if samples:
-                latest[parameter] = samples[-1]
+        by_code = history.latest(envelope.subject, news2.CODE_OF.values(), until - self._window, until)
+        latest = {parameter: by_code[code] for parameter, code in news2.CODE_OF.items() if code in by_code}
 
         def value(parameter: news2.Parameter) -> float | None:
             sample = latest.get(parameter)

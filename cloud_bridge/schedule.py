@@ -21,10 +21,8 @@ class ExpectedRule:
     def __init__(self, rules: AlertRules, zone: ZoneInfo) -> None:
         self._rules = rules
         self._zone = zone
-
-    @property
-    def configured(self) -> bool:
-        return bool(self._rules.expected) or any(r.expected for r in self._rules.residents.values())
+        self.configured = bool(rules.expected) or any(r.expected for r in rules.residents.values())
+        """False when no resident has any expected measurement: nothing to check or clear."""
 
     def expected(self, subject: str) -> list[ExpectedMeasurement]:
         own = self._rules.resident(subject).expected
@@ -37,7 +35,7 @@ class ExpectedRule:
 
     def taken(self, envelope: Envelope) -> list[Finding]:
         """Clears for the expected codes this reading measured."""
-        if envelope.subject is None:
+        if envelope.subject is None or not self.configured:
             return []
         wanted = {item.code for item in self.expected(envelope.subject)}
         day = envelope.measured_at.astimezone(self._zone).date().isoformat()

@@ -37,16 +37,19 @@ class TrendRule:
         self._weight = rules.weight_gain
         self._systolic = rules.systolic_rise
 
-    def evaluate(self, envelope: Envelope, history: History) -> list[Finding]:
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes whose readings trigger an evaluation (of that code's trend only)."""
+        enabled = ((self._weight.enabled, BODY_WEIGHT.code), (self._systolic.enabled, SYSTOLIC.code))
+        return tuple(code for on, code in enabled if on)
+
+    def evaluate(self, envelope: Envelope, history: History, code: str) -> list[Finding]:
+        """The trend of ``code`` up to ``envelope``'s measurement, for its resident."""
         if envelope.subject is None:
             return []
-        codes = {observation.code for observation in envelope.obs}
-        findings: list[Finding] = []
-        if self._weight.enabled and BODY_WEIGHT.code in codes:
-            findings.extend(self._weight_gain(envelope, envelope.subject, history, self._weight))
-        if self._systolic.enabled and SYSTOLIC.code in codes:
-            findings.extend(self._systolic_rise(envelope, envelope.subject, history, self._systolic))
-        return findings
+        if code == BODY_WEIGHT.code:
+            return self._weight_gain(envelope, envelope.subject, history, self._weight)
+        return self._systolic_rise(envelope, envelope.subject, history, self._systolic)
 
     @staticmethod
     def _weight_gain(envelope: Envelope, subject: str, history: History, rule: WeightGain) -> list[Finding]:
