@@ -70,6 +70,8 @@ CREATE TABLE IF NOT EXISTS gateway_status (
 ) WITHOUT ROWID;
 """
 
+LOOKUP_CHUNK = 500
+"""Values per ``IN (…)`` query, well under SQLite's bound-parameter limit."""
 MAX_READING_IDS = 200
 """Reading IDs kept in an alert document; every transition keeps its own in full."""
 
@@ -96,6 +98,18 @@ def open_alert(db: sqlite3.Connection, scope: str, condition: str) -> Alert | No
         (scope, condition),
     ).fetchone()
     return None if row is None else Alert.model_validate_json(row[0])
+
+
+def open_keys(db: sqlite3.Connection, scopes: Collection[str]) -> set[tuple[str, str]]:
+    """(scope, condition) of the open alerts of these scopes."""
+    keys: set[tuple[str, str]] = set()
+    listed = list(scopes)
+    for start in range(0, len(listed), LOOKUP_CHUNK):
+        chunk = listed[start : start + LOOKUP_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        query = f"SELECT scope, condition FROM alerts WHERE state != 'resolved' AND scope IN ({marks})"  # noqa: S608
+        keys.update(db.execute(query, chunk))
+    return keys
 
 
 def any_alert(db: sqlite3.Connection, scope: str, condition: str) -> bool:

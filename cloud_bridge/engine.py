@@ -27,6 +27,8 @@ from cloud_bridge.rules import ThresholdRules
 from cloud_bridge.schedule import ExpectedRule
 from cloud_bridge.trends import TrendRule
 
+NEWS2_CODES = frozenset(news2.CODE_OF.values())
+
 
 class AlertEngine:
     def __init__(self, site: SiteInfo, alerts: AlertsConfig) -> None:
@@ -53,11 +55,12 @@ class AlertEngine:
         alert_store.insert_readings(db, envelopes)
         history = StoredHistory(db)
         findings = [finding for envelope in envelopes for finding in self._single(envelope)]
-        for code in self._trends.codes:
-            for envelope in newest_per_resident(envelopes, {code}):
+        newest = newest_per_resident_and_code(envelopes)
+        for (_, code), envelope in newest.items():
+            if code in self._trends.codes:
                 findings.extend(self._trends.evaluate(envelope, history, code))
         if self._rules.news2.enabled:
-            for envelope in newest_per_resident(envelopes, set(news2.CODE_OF.values())):
+            for envelope in newest_of(newest, NEWS2_CODES):
                 findings.extend(self._news2_findings(db, envelope, history))
         return self._apply(db, findings, now)
 
@@ -100,17 +103,44 @@ class AlertEngine:
         return [offline_finding(gateway, None, offline.severity) for gateway in gateways]
 
     def _apply(self, db: sqlite3.Connection, findings: list[Finding], now: datetime) -> list[Transition]:
-        done = (self.lifecycle.apply(db, finding, now) for finding in findings)
-        return [transition for transition in done if transition is not None]
+        """Through the lifecycle in order. Most findings clear a condition that is not open: one
+        query for the open ones first saves a lookup per finding (kept current as alerts open and
+        close during the batch)."""
+        open_keys = alert_store.open_keys(db, {finding.scope for finding in findings})
+        done: list[Transition] = []
+        for finding in findings:
+            key = (finding.scope, finding.condition)
+            if finding.severity is None and key not in open_keys:
+                continue
+            transition = self.lifecycle.apply(db, finding, now)
+            if transition is None:
+                continue
+            if transition.kind == "raised":
+                open_keys.add(key)
+            elif transition.kind == "resolved":
+                open_keys.discard(key)
+            done.append(transition)
+        return done
 
 
-def newest_per_resident(envelopes: Iterable[Envelope], codes: set[str]) -> list[Envelope]:
-    """Per resident, the latest-measured observation envelope with one of ``codes``."""
-    newest: dict[str, Envelope] = {}
+def newest_per_resident_and_code(envelopes: Iterable[Envelope]) -> dict[tuple[str, str], Envelope]:
+    """The latest-measured observation envelope of each resident and code."""
+    newest: dict[tuple[str, str], Envelope] = {}
     for envelope in envelopes:
-        if envelope.subject is None or not any(observation.code in codes for observation in envelope.obs):
+        if envelope.subject is None:
             continue
-        current = newest.get(envelope.subject)
-        if current is None or envelope.measured_at >= current.measured_at:
-            newest[envelope.subject] = envelope
-    return list(newest.values())
+        for observation in envelope.obs:
+            key = (envelope.subject, observation.code)
+            current = newest.get(key)
+            if current is None or envelope.measured_at >= current.measured_at:
+                newest[key] = envelope
+    return newest
+
+
+def newest_of(newest: dict[tuple[str, str], Envelope], codes: frozenset[str]) -> list[Envelope]:
+    """Per resident, the latest of their newest envelopes with one of ``codes``."""
+    chosen: dict[str, Envelope] = {}
+    for (subject, code), envelope in newest.items():
+        if code in codes and (subject not in chosen or envelope.measured_at >= chosen[subject].measured_at):
+            chosen[subject] = envelope
+    return list(chosen.values())

@@ -56,6 +56,8 @@ def body_of(transition: Transition, route: str) -> bytes:
 
 
 def enqueue(db: sqlite3.Connection, transition: Transition, transition_id: int, now: datetime) -> None:
+    if not transition.routes:
+        return
     db.executemany(
         "INSERT INTO deliveries (route, alert_id, transition_id, body, next_at_ms) VALUES (?, ?, ?, ?, ?)",
         (

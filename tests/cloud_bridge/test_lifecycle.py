@@ -70,6 +70,12 @@ def test_resolves_itself_only_past_the_hysteresis_margin(alerts: Alerts) -> None
     assert len(alerts.all()) == 2
 
 
+def test_raised_and_cleared_within_one_batch(alerts: Alerts) -> None:
+    alerts.feed(reading(ANNA, T0, systolic=185), reading(ANNA, T0 + timedelta(seconds=30), systolic=120))
+    [alert] = alerts.all()
+    assert [kind for kind, _ in alerts.transitions(alert.id)] == ["raised", "resolved"]
+
+
 def test_low_side_hysteresis_and_unbound_readings_never_clear(alerts: Alerts) -> None:
     alerts.feed(reading(ANNA, T0, systolic=85))
     alerts.feed(reading(ANNA, T0 + timedelta(minutes=1), systolic=104))
