@@ -35,16 +35,22 @@ LOOKUP_CHUNK = 500
 
 
 def mark_processed(db: sqlite3.Connection, envelope_ids: Iterable[str], now: datetime) -> set[str]:
-    """Record the IDs as processed; returns those that were not already (inside a transaction)."""
+    """Record the IDs as processed; returns those that were not already (inside a transaction).
+    ``RETURNING`` names only the rows inserted (SQLite 3.35+)."""
     now_ms = epoch_ms(now)
+    ids = list(envelope_ids)
     fresh: set[str] = set()
-    for envelope_id in envelope_ids:
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO processed (envelope_id, processed_at_ms) VALUES (?, ?)",
-            (envelope_id, now_ms),
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start : start + LOOKUP_CHUNK]
+        values = ",".join("(?, ?)" for _ in chunk)
+        query = (
+            f"INSERT INTO processed (envelope_id, processed_at_ms) VALUES {values}"  # noqa: S608
+            " ON CONFLICT DO NOTHING RETURNING envelope_id"
         )
-        if cursor.rowcount == 1:
-            fresh.add(envelope_id)
+        fresh.update(
+            row[0]
+            for row in db.execute(query, [value for envelope_id in chunk for value in (envelope_id, now_ms)])
+        )
     return fresh
 
 
