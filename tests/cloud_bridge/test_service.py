@@ -70,6 +70,21 @@ def test_unreadable_token_returns_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "cannot read secret file" in capsys.readouterr().err
 
 
+def test_unreadable_webhook_secret_returns_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "site.yaml"
+    missing = tmp_path / "no-such-key"
+    config.write_text(
+        "site: {id: s1}\nbridge: {store_path: "
+        + str(tmp_path / "b.db")
+        + ", sink: {kind: sqlite, path: "
+        + str(tmp_path / "p.db")
+        + "}}\nalerts: {rules: {routes: [{id: nurses, role: nurse_station, "
+        "url: 'http://127.0.0.1:9/', secret_file: " + str(missing) + "}]}}\n"
+    )
+    assert run(config) == 2
+    assert f"cannot read secret file {missing}" in capsys.readouterr().err
+
+
 def test_process_says_online_then_offline_on_sigterm_and_will_on_kill(
     tmp_path: Path, mosquitto: Mosquitto, victoria: VictoriaMetrics
 ) -> None:
