@@ -175,7 +175,8 @@ class Route(StrictModel):
     role: RouteRole
     url: str = Field(pattern=r"^https?://")
     secret_file: Path
-    """Key for the ``X-CareEdge-Signature`` header; the receiver holds the same file."""
+    """Key for the ``X-CareEdge-Signature`` header, the file's bytes exactly (at least 16); the
+    receiver holds the same file."""
     colours: list[Colour] = ["yellow", "red"]
     categories: list[Category] | None = None
     """Only these categories (all when not given)."""

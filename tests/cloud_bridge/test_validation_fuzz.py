@@ -10,7 +10,7 @@ from cloud_bridge_kit import PULSE, SITE, SYSTOLIC, envelope, vitals_topic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloud_bridge.validation import REJECT_REASONS, EnvelopeError, validate_observation
+from cloud_bridge.validation import REJECT_REASONS, EnvelopeError, validate_envelope
 
 MARKER = "Zhang-San-110105193706031172"
 """Planted in every fuzzed document: a rejection message must never contain it."""
@@ -28,7 +28,7 @@ FIELDS = ["v", "id", "seq", "boot", "site", "gateway", "device", "type", "measur
 def _checked(payload: bytes) -> None:
     error: EnvelopeError | None = None
     try:
-        accepted = validate_observation(vitals_topic(), payload, SITE)
+        accepted = validate_envelope(vitals_topic(), payload, SITE)
     except EnvelopeError as exc:
         error = exc
     if error is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from careedge_testkit.servers import LOOPBACK
 
-SECRET = b"route-secret-\x01\x02"
+SECRET = b"route-secret-for-tests-\x01\x02-0123456789"
 
 
 class Receiver:
