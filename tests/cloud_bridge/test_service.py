@@ -74,7 +74,7 @@ def test_unreadable_webhook_secret_returns_2(tmp_path: Path, capsys: pytest.Capt
     config = tmp_path / "site.yaml"
     missing = tmp_path / "no-such-key"
     config.write_text(
-        "site: {id: s1}\nbridge: {store_path: "
+        "site: {id: s1}\nbroker: {insecure: true}\nbridge: {store_path: "
         + str(tmp_path / "b.db")
         + ", sink: {kind: sqlite, path: "
         + str(tmp_path / "p.db")

@@ -10,6 +10,7 @@ from careedge_common.config_loader import ConfigError, load_config
 
 BRIDGE = """\
 site: {id: home-a}
+broker: {insecure: true}
 bridge: {sink: {kind: sqlite, path: /tmp/p.db}, store_path: /tmp/b.db}
 alerts:
   rules:
