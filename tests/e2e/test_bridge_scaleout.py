@@ -87,8 +87,10 @@ class SharedStoreSite:
             return int(db.execute("SELECT count(*) FROM processed").fetchone()[0])
 
     def alert_readings(self) -> list[str]:
+        """Reading IDs of every stored alert transition (raised or repeated), one per evaluation."""
         with contextlib.closing(sqlite3.connect(f"file:{self.store_path}?mode=ro", uri=True)) as db:
-            return [row[0] for row in db.execute("SELECT reading_id FROM alerts")]
+            rows = db.execute("SELECT reading_ids FROM alert_transitions")
+            return [reading_id for (ids,) in rows for reading_id in json.loads(ids)]
 
 
 @contextlib.contextmanager
@@ -185,7 +187,10 @@ def test_two_bridges_split_the_load_and_process_each_reading_once(
             "every delivery acknowledged",
         )
         red = [envelope["id"] for envelope in envelopes if envelope["obs"][0]["value"] == RED_SYSTOLIC]
-        alerts.wait_for(lambda msgs: len(msgs) >= len(red), 30, "an alert per red reading")
+        red_residents = {envelope["subject"] for envelope in envelopes if envelope["id"] in red}
+        # One open alert per resident and condition: each red resident's readings repeat one alert.
+        alerts.wait_for(lambda msgs: len(msgs) >= len(red_residents), 30, "an alert per red resident")
+        wait_until(lambda: len(site.alert_readings()) == len(red), 30, "every red reading on its alert")
         per_bridge = {name: site.metric(name, acked[0]) for name in ("bridge-a", "bridge-b")}
         duplicates = sum(site.metric(name, "careedge_bridge_duplicates_total") for name in per_bridge)
         assert bridge_a.running
@@ -194,7 +199,9 @@ def test_two_bridges_split_the_load_and_process_each_reading_once(
     assert duplicates == len(redelivered)
     assert site.processed() == len(envelopes)
     assert sorted(site.alert_readings()) == sorted(red)
-    assert sorted(json.loads(m.payload)["reading_id"] for m in alerts.messages) == sorted(red)
+    published = [json.loads(m.payload) for m in alerts.messages]
+    assert sorted(alert["subject"] for alert in published) == sorted(red_residents)
+    assert {alert["transition"] for alert in published} == {"raised"}
     assert _stored(victoria) == _expected(envelopes)
 
 
