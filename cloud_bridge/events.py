@@ -2,8 +2,8 @@
 
 - ``call`` envelope: the resident (or, unbound, the kiosk station) asked for a nurse. Repeated
   presses while the alert is open add to it; a nurse resolves it by hand.
-- ``cabinet_event`` with ``data.event`` ``missed`` (a dose not taken; ``data.subject`` or the
-  envelope's subject names the resident) or ``temperature_excursion`` (the cabinet left its
+- ``cabinet_event`` with ``data.event`` ``missed`` (a dose not taken; the envelope's subject
+  names the resident) or ``temperature_excursion`` (the cabinet left its
   storage range; ``data.ended: true`` says it is back, which resolves the alert). Other cabinet
   events (dispense, refill, door…) raise nothing.
 - Gateway ``state`` documents (retained; ``offline`` is also the Last Will): ``offline`` starts
@@ -73,18 +73,14 @@ class EventRule:
         event = data.get("event")
         cabinet = f"device/{envelope.gateway}/{envelope.device}"
         if event == MISSED_DOSE:
-            subject = data.get("subject") if isinstance(data.get("subject"), str) else envelope.subject
-            scope = subject or cabinet
-            finding = self._event(
-                envelope, scope, "missed_dose", self._events.missed_dose_severity, "Missed dose"
-            )
-            return [_with_subject(finding, subject)]
+            missed = self._events.missed_dose_severity
+            return [self._event(envelope, envelope.subject or cabinet, "missed_dose", missed, "Missed dose")]
         if event == TEMPERATURE_EXCURSION:
             ended = data.get("ended") is True
             severity = None if ended else self._events.cabinet_temperature_severity
             title = "Cabinet temperature back in range" if ended else "Cabinet temperature out of range"
             finding = self._event(envelope, cabinet, "cabinet_temperature", severity, title)
-            return [_with_subject(finding, None)]
+            return [replace(finding, subject=None)]
         return []
 
     @staticmethod
@@ -92,8 +88,9 @@ class EventRule:
         envelope: Envelope, scope: str, category: Category, severity: Severity | None, title: str
     ) -> Finding:
         """Events have one condition per category; the event's data is the alert's detail."""
-        detail = {key: value for key, value in (envelope.data or {}).items() if key != "subject"}
-        return finding_of(envelope, scope, category, category, severity, title, detail=detail)
+        return finding_of(
+            envelope, scope, category, category, severity, title, detail=dict(envelope.data or {})
+        )
 
     def gateway_findings(self, state: GatewayState) -> list[Finding]:
         """Clears for an online gateway and its working devices, raises for its offline devices.
@@ -118,7 +115,3 @@ def offline_finding(gateway: str, device: str | None, severity: Severity | None)
         gateway=gateway,
         device=device,
     )
-
-
-def _with_subject(finding: Finding, subject: str | None) -> Finding:
-    return replace(finding, subject=subject)

@@ -148,7 +148,7 @@ def test_calls_and_cabinet_events(tmp_path: Path) -> None:
     alerts = make_alerts(tmp_path)
     first_call = event("call", ANNA, T0, {"station": "kiosk"})
     alerts.feed(first_call, event("call", ANNA, T0 + timedelta(seconds=20), {"station": "kiosk"}))
-    missed = event("cabinet_event", None, T0, {"event": "missed", "subject": BORIS, "slot": 3}, "cab-1")
+    missed = event("cabinet_event", BORIS, T0, {"event": "missed", "slot": 3}, "cab-1")
     hot = event("cabinet_event", None, T0, {"event": "temperature_excursion", "temperature": 31.2}, "cab-1")
     alerts.feed(missed, hot, event("cabinet_event", None, T0, {"event": "dispense"}, "cab-1"))
     by_condition = {alert.condition: alert for alert in alerts.open()}
