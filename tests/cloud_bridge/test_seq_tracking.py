@@ -9,8 +9,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from careedge_common.config_delivery import DeliveryCheck
-from cloud_bridge.seq_tracking import SeqMark, watermark_of
-from cloud_bridge.store import BridgeStore
+from cloud_bridge.points import epoch_ms
+from cloud_bridge.seq_tracking import SeqMark, record_seqs, watermark_of
+from cloud_bridge.store import BridgeStore, mark_processed
 from cloud_bridge.watermarks import DeliveryCheckMetrics, WatermarkKeeper
 
 SITE = "site-a"
@@ -22,7 +23,9 @@ def _record(
     store: BridgeStore, *seqs: int, gateway: str = "gw-1", boot: int = 1, at: datetime = START
 ) -> None:
     marks = [SeqMark(SITE, gateway, seq, boot) for seq in seqs]
-    store.record([f"{gateway}-{boot}-{seq}" for seq in seqs], [], at, marks)
+    with store.transaction() as db:
+        mark_processed(db, [f"{gateway}-{boot}-{seq}" for seq in seqs], at)
+        record_seqs(db, marks, epoch_ms(at))
 
 
 def _watermark(store: BridgeStore, gateway: str = "gw-1") -> tuple[int, int] | None:
