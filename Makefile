@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench schema
+.PHONY: demo test lint typecheck unit bench schema screens
 
 $(INSTALLED): pyproject.toml
 	scripts/ensure-system-packages.sh
@@ -30,3 +30,7 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/bridge_ingest.py
 	$(BIN)/python bench/ble_decode.py
 	$(BIN)/python bench/outbox_drain.py
+
+# Refresh the screenshots in docs/screens from the page tests (a plain test run leaves them alone).
+screens: $(INSTALLED)
+	CAREEDGE_SCREENSHOTS=$(CURDIR)/docs/screens $(BIN)/pytest -q tests/e2e -k "page or dashboard or pharmacist"

@@ -3,7 +3,8 @@
 download) against a real edge process, Mosquitto, the HL7 kiosk simulator and the ID-reader
 simulator, operated by touch only: the scan screen, a card that is not on the roster (typed by a
 keyboard-wedge QR scanner), a card on the reader, a result in its colour, the language switch,
-"call nurse" and the envelope on the broker, logout. Screenshots of each step go to docs/screens/.
+"call nurse" and the envelope on the broker, logout. Screenshots of each step go to the test's
+directory, or to docs/screens/ with ``make screens``.
 
 Needs the Debian packages ``chromium`` and ``fonts-wqy-microhei`` (Chinese glyphs).
 """
@@ -24,6 +25,7 @@ from careedge_common.envelope import Envelope
 from careedge_common.pseudonym import Pseudonymiser
 from careedge_testkit.mqtt_capture import MqttCapture
 from careedge_testkit.processes import Daemon, write_config
+from careedge_testkit.screenshots import screenshot_dir
 from careedge_testkit.servers import Mosquitto, free_port, wait_until
 from firmware_sim.id_reader import IdReaderSimulator
 from firmware_sim.kiosk import KioskSimulator, MeasurementKind, Resident
@@ -38,7 +40,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 VIEWPORT = {"width": 1280, "height": 800}
 """A common landscape kiosk touchscreen."""
 SITE, GATEWAY, STATION = "home-p", "gw-1", "lobby"
@@ -114,15 +115,15 @@ def browser(tmp_path: Path) -> Iterator[BrowserContext]:
             context.close()
 
 
-def _shoot(page: Page, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / name))
+def _shoot(page: Page, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / name))
 
 
 def test_touch_session_coloured_result_and_call_nurse(
     mosquitto: Mosquitto, tmp_path: Path, browser: BrowserContext
 ) -> None:
     api = free_port()
+    screens = screenshot_dir(tmp_path)
     kiosk_tty = tmp_path / "kiosk.tty"
     kiosk = KioskSimulator(
         residents=[RESIDENT],
@@ -149,7 +150,7 @@ def test_touch_session_coloured_result_and_call_nurse(
 
             expect(page.locator("#scan-title")).to_have_text("请刷身份证或扫描二维码")
             expect(page.locator("#call")).to_have_text("呼叫护士")
-            _shoot(page, "kiosk-1-scan.png")
+            _shoot(page, screens, "kiosk-1-scan.png")
 
             page.keyboard.type("CH999999")
             page.keyboard.press("Enter")
@@ -162,7 +163,7 @@ def test_touch_session_coloured_result_and_call_nurse(
             page.locator("#next").tap()
             expect(page.locator("#steps li.current")).to_contain_text("袖带")
             expect(page.locator("#steps li.done")).to_have_count(1)
-            _shoot(page, "kiosk-2-session.png")
+            _shoot(page, screens, "kiosk-2-session.png")
             page.locator("#next").tap()
             page.locator("#next").tap()
             expect(page.locator("#steps li.current")).to_contain_text("结果")
@@ -179,13 +180,13 @@ def test_touch_session_coloured_result_and_call_nurse(
                     "cards => cards.map(c => [c.dataset.code, c.dataset.band, "
                     "c.querySelector('.value').firstChild.textContent, getComputedStyle(c).borderLeftColor])"
                 )
-                _shoot(page, "kiosk-3-result.png")
+                _shoot(page, screens, "kiosk-3-result.png")
 
             page.locator("#lang").tap()
             expect(page.locator("#title")).to_have_text("Health check")
             expect(page.locator("#call")).to_have_text("Call nurse")
             expect(cards.first.locator(".explain")).to_contain_text("Your ")
-            _shoot(page, "kiosk-3-result-en.png")
+            _shoot(page, screens, "kiosk-3-result-en.png")
             page.locator("#lang").tap()
             expect(page.locator("#title")).to_have_text("健康自助检测")
 
@@ -193,7 +194,7 @@ def test_touch_session_coloured_result_and_call_nurse(
             expect(page.locator("#call")).to_have_text("✓ 已通知护士，请在原位稍候")
             expect(page.locator("#call")).to_have_css("background-color", BAND_COLOURS["green"])
             calls.wait_for(lambda msgs: len(msgs) >= 1, 20, "the call envelope on the broker")
-            _shoot(page, "kiosk-4-call.png")
+            _shoot(page, screens, "kiosk-4-call.png")
 
             page.locator("#logout").tap()
             expect(page.locator("#notice")).to_have_text("测量已结束，谢谢！")
