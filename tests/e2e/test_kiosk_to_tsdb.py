@@ -210,7 +210,7 @@ def test_broker_outage_mid_stream_loses_and_doubles_nothing(
     )
     with kiosk:
         site = Site(tmp_path, mosquitto, victoria, kiosk)
-        with Daemon("bridge", site.bridge_config):
+        with Daemon("bridge", site.bridge_config) as bridge:
             wait_until(site.bridge_ready, 60, "bridge subscribed")
             with Daemon("edge", site.edge_config) as edge:
                 wait_until(lambda: len(kiosk.acknowledged) >= 10, 60, "first readings")
@@ -223,9 +223,17 @@ def test_broker_outage_mid_stream_loses_and_doubles_nothing(
                 mosquitto.start()
                 assert kiosk.wait_finished(120), edge.log()
                 expected = _expected_points(site, kiosk.acknowledged)
-                wait_until(
-                    lambda: _point_count(victoria) >= len(expected), 120, "every acknowledged reading stored"
-                )
+                try:
+                    wait_until(
+                        lambda: _point_count(victoria) >= len(expected),
+                        120,
+                        "every acknowledged reading stored",
+                    )
+                except TimeoutError as exc:
+                    logs = {"bridge": bridge.log()[-4000:], "edge": edge.log()[-4000:]}
+                    raise AssertionError(
+                        f"{exc}; broker log: {mosquitto.log_path.read_text()[-2000:]}; {logs}"
+                    ) from exc
                 processed = site.processed_count()
         stored, _ = _stored_points(victoria)
 
