@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from careedge.audit_cmd import audit_app
 from careedge.config_cmd import config_app
 from careedge.provision.cli import provision_app
 from drivers.cli import decode_app
@@ -18,6 +19,7 @@ app = typer.Typer(
     help="CareEdge: edge gateway and cloud bridge for care-home health devices.",
 )
 app.add_typer(config_app, name="config")
+app.add_typer(audit_app, name="audit")
 app.add_typer(decode_app, name="decode")
 app.add_typer(sim_app, name="sim")
 app.add_typer(provision_app, name="provision")

@@ -34,6 +34,7 @@ from edge.ble_glucose import GlucoseCounters
 from edge.config_bundle import BundleRejected, SigningKeyError, load_public_key, verify_bundle
 from edge.config_updates import ConfigUpdates, startup_config
 from edge.drivers_factory import BleBackends, BleWiring, make_driver, make_identification_source
+from edge.edge_db import EDGE_DB_FILE
 from edge.envelopes import EnvelopeFactory
 from edge.kiosk_station import KioskStation, user_map_problems
 from edge.metrics import EdgeMetrics
@@ -49,7 +50,6 @@ log = logging.getLogger("careedge.edge")
 EXIT_CONFIG = 2
 BUNDLE_SUFFIX = ".bundle"
 CONFIG_COMMAND = "config"
-OUTBOX_FILE = "edge.db"
 PURGE_INTERVAL_S = 3600.0
 API_START_POLL_S = 0.02
 MIB = 1024 * 1024
@@ -155,7 +155,7 @@ class EdgeDaemon:
         self.config = config
         self.gateway = config.gateway
         self.metrics = metrics or EdgeMetrics()
-        db_path = self.gateway.data_dir / OUTBOX_FILE
+        db_path = self.gateway.data_dir / EDGE_DB_FILE
         limits = self.gateway.outbox
         self.outbox = Outbox(db_path, max_pending=limits.max_pending, max_bytes=limits.max_size_mb * MIB)
         self.glucose = GlucoseCounters(db_path)

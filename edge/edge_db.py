@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 BUSY_TIMEOUT_MS = 5000
+EDGE_DB_FILE = "edge.db"
+"""The one SQLite file in ``gateway.data_dir``."""
 
 
 def connect(path: Path, schema: str) -> sqlite3.Connection:
