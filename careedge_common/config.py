@@ -27,6 +27,7 @@ from careedge_common.config_base import Port as Port
 from careedge_common.config_base import StrictModel as StrictModel
 from careedge_common.config_base import Subject as Subject
 from careedge_common.config_base import Threshold as Threshold
+from careedge_common.config_cabinet import CabinetWorkflowSettings
 from careedge_common.config_delivery import DeliveryCheck, EdgeReplay
 from careedge_common.config_modbus import ModbusSettings
 from careedge_common.config_signing import ConfigSigning
@@ -374,6 +375,7 @@ class GatewayConfig(StrictModel):
     ble: BleSettings = BleSettings()
     config_signing: ConfigSigning | None = None
     replay: EdgeReplay = EdgeReplay()
+    cabinet: CabinetWorkflowSettings = CabinetWorkflowSettings()
 
 
 class InfluxSink(StrictModel):

@@ -29,7 +29,8 @@ class Daemon:
         extra_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
     ) -> None:
-        """``env`` adds to (or overrides) this process's environment, e.g. systemd's ``NOTIFY_SOCKET``."""
+        """``env`` adds to (or overrides) this process's environment, e.g. systemd's ``NOTIFY_SOCKET``
+        or a test crash point (``CAREEDGE_CRASH_AFTER``)."""
         self.command = command
         self.config = config
         self.extra_args = list(extra_args)

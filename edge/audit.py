@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edge.audit_chain import GENESIS, chain_rows, row_hash
-from edge.edge_db import connect, from_text, to_text
+from edge.edge_db import Transaction, connect, from_text, to_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -54,6 +54,7 @@ AuditEvent = Literal[
     "reassigned",
     "nurse_called",
     "command_received",
+    "dose_scheduled",
     "command_repeated",
     "dose_identified",
     "drawer_unlocked",
@@ -135,13 +136,8 @@ class AuditLog:
         if db is not None:
             _append(db, entry)
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with Transaction(self._db):
             _append(self._db, entry)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     def entries(self, limit: int, reading_id: str | None = None) -> list[AuditEntry]:
         """The newest ``limit`` entries (of one reading, if given), newest first."""
@@ -214,8 +210,7 @@ def _add_chain(db: sqlite3.Connection) -> None:
     missing = [column for column in CHAIN_COLUMNS if column not in present]
     if not missing:
         return
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with Transaction(db):
         for column in missing:
             db.execute(f"ALTER TABLE audit ADD COLUMN {column} TEXT")
         prev_hash = GENESIS
@@ -226,7 +221,3 @@ def _add_chain(db: sqlite3.Connection) -> None:
                 "UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", (prev_hash, sealed, content[0])
             )
             prev_hash = sealed
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")

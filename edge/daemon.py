@@ -26,11 +26,13 @@ from careedge_common.config import (
     read_key_file,
 )
 from careedge_common.config_loader import ConfigError, load_config
+from careedge_common.envelope import utc_now
 from careedge_common.mqtt_client import TlsSetupError, tls_context
 from careedge_common.pseudonym import Pseudonymiser
 from careedge_common.service_notify import ServiceNotifier
 from edge.api import create_app
 from edge.ble_glucose import GlucoseCounters
+from edge.cabinet_station import CabinetStation
 from edge.config_bundle import BundleRejected, SigningKeyError, load_public_key, verify_bundle
 from edge.config_updates import ConfigUpdates, startup_config
 from edge.drivers_factory import BleBackends, BleWiring, make_driver, make_identification_source
@@ -99,7 +101,15 @@ def run(config_path: Path, site_key: Path | None = None) -> int:
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if updates is not None:
         log.info("running config version %d (0: the unsigned file it started with)", updates.running_version)
-    asyncio.run(EdgeDaemon(config, pseudonymiser, roster, metrics=metrics, updates=updates).serve())
+    try:
+        daemon = EdgeDaemon(
+            config, pseudonymiser, roster, metrics=metrics, updates=updates, site_dir=config_path.parent
+        )
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return EXIT_CONFIG
+    asyncio.run(daemon.serve())
     return 0
 
 
@@ -147,10 +157,12 @@ class EdgeDaemon:
         ble_backends: BleBackends | None = None,
         metrics: EdgeMetrics | None = None,
         updates: ConfigUpdates | None = None,
+        site_dir: Path = Path(),
     ) -> None:
         """``ble_backends`` replace bleak's platform backends for every ``ble_health`` device (the
         simulated air in tests and the demo); None in production. ``updates`` answers signed
-        config bundles on ``cmd/config``."""
+        config bundles on ``cmd/config``. ``site_dir``: the site file's folder (cabinet profiles
+        are read relative to it). Raises ``ConfigError`` for a bad cabinet profile or schedule."""
         assert config.gateway is not None
         self.config = config
         self.gateway = config.gateway
@@ -178,6 +190,19 @@ class EdgeDaemon:
             self.metrics,
             self.publisher.notify,
         )
+        self.cabinets: CabinetStation | None = None
+        if any(device.kind == "modbus_cabinet" for device in config.devices):
+            self.cabinets = CabinetStation(
+                config,
+                site_dir,
+                db_path,
+                self.outbox,
+                envelopes,
+                self.metrics,
+                utc_now,
+                self.publisher.notify,
+                self._kiosk_subject,
+            )
         self.readers = [
             ReaderSupervisor(
                 make_identification_source(
@@ -214,6 +239,10 @@ class EdgeDaemon:
             if device.kind not in ("id_reader", "modbus_cabinet")
         ]
 
+    def _kiosk_subject(self) -> str | None:
+        session = self.station.sessions.current()
+        return None if session is None else session.subject
+
     def _rejection_counter(self, device_id: str) -> Any:
         def count(reason: str) -> None:
             self.metrics.inputs_rejected.labels(device=device_id, reason=reason).inc()
@@ -244,7 +273,11 @@ class EdgeDaemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         server = make_api_server(
-            create_app(self.metrics, self.health, self.station.routers),
+            create_app(
+                self.metrics,
+                self.health,
+                [*self.station.routers, *(self.cabinets.routers if self.cabinets else [])],
+            ),
             self.gateway.api.host,
             self.gateway.api.port,
         )
@@ -261,6 +294,8 @@ class EdgeDaemon:
             *(asyncio.create_task(r.run(), name=f"reader-{r.device_id}") for r in self.readers),
             asyncio.create_task(self._systemd.feed_watchdog(), name="systemd-watchdog"),
         ]
+        if self.cabinets is not None:
+            tasks.append(asyncio.create_task(self.cabinets.run(), name="cabinets"))
         if await self._api_started(server, api):
             self._systemd.ready()
         log.info(
@@ -286,6 +321,8 @@ class EdgeDaemon:
         await self.publisher.stop()
         self.replay.stop()
         self.station.close()
+        if self.cabinets is not None:
+            self.cabinets.close()
         self.glucose.close()
         self.outbox.close()
 

@@ -7,6 +7,7 @@ publishes an unbound reading again once staff have assigned it to a resident.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from careedge_common import topics
 from careedge_common.envelope import Envelope, new_event_id, utc_now
@@ -60,6 +61,31 @@ class EnvelopeFactory:
         return Message(
             id=envelope.id,
             topic=topics.call(self._site, self._gateway),
+            payload=envelope.model_dump_json().encode(),
+        )
+
+    def cabinet_event(
+        self, cabinet: str, subject: str | None, at: datetime, data: dict[str, Any], seq: int, boot: int
+    ) -> Message:
+        """``type: cabinet_event`` on ``.../cabinet/{cabinet}/event``; ``data["event"]`` says which
+        (``dispensed``, ``refused``, ``missed``, ``fault``, ``refill``, ``temperature_excursion``).
+        ``at`` (aware) is when it happened; ``subject`` the resident's pseudonym, if one is concerned."""
+        envelope = Envelope(
+            id=new_event_id(),
+            seq=seq,
+            boot=boot,
+            site=self._site,
+            gateway=self._gateway,
+            device=cabinet,
+            type="cabinet_event",
+            measured_at=at,
+            received_at=utc_now(),
+            subject=subject,
+            data=data,
+        )
+        return Message(
+            id=envelope.id,
+            topic=topics.cabinet_event(self._site, self._gateway, cabinet),
             payload=envelope.model_dump_json().encode(),
         )
 

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.edge_db import Transaction
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
@@ -259,30 +261,5 @@ class Outbox:
             (name, value),
         )
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception, for autocommit-mode connections."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        if exc_type is not None:
-            self._rollback()
-            return
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.Error:
-            self._rollback()
-            raise
-
-    def _rollback(self) -> None:
-        # SQLite may have rolled back by itself (SQLITE_FULL can): keep the original error then.
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
+    def _transaction(self) -> Transaction:
+        return Transaction(self._db)

@@ -1,0 +1,111 @@
+"""Everything the gateway does with its medicine cabinets, built once and run by the daemon:
+the Modbus cabinets, the dose store and dispensing workflow, the schedules, the cloud's dispense
+commands and the nurses' API.
+
+Cabinets are built from their ``modbus_cabinet`` devices before anything runs, so a bad profile
+stops the daemon with a config error before any device is touched (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter
+
+from careedge_common.config import SiteConfig
+from drivers.modbus.cabinet import ModbusCabinet
+from edge.audit import EDGE_ACTOR, AuditLog
+from edge.cabinet_api import cabinet_router
+from edge.cabinet_commands import CommandListener
+from edge.crash_point import CrashPoint
+from edge.dispensing import DispenseWorkflow
+from edge.dose_schedule import started_doses
+from edge.dose_store import DoseStore
+from edge.envelopes import EnvelopeFactory
+from edge.metrics import EdgeMetrics
+from edge.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class CabinetStation:
+    def __init__(
+        self,
+        config: SiteConfig,
+        site_dir: Path,
+        db_path: Path,
+        outbox: Outbox,
+        envelopes: EnvelopeFactory,
+        metrics: EdgeMetrics,
+        clock: Callable[[], datetime],
+        on_stored: Callable[[], None],
+        current_subject: Callable[[], str | None],
+    ) -> None:
+        """``site_dir``: the site file's folder, against which profile paths are read. Raises
+        ``careedge_common.config_loader.ConfigError`` for a bad profile."""
+        assert config.gateway is not None
+        self._settings = config.gateway.cabinet
+        self._timezone = ZoneInfo(config.site.timezone)
+        self._clock = clock
+        self.cabinets = {
+            device.id: ModbusCabinet.from_config(device, site_dir)
+            for device in config.devices
+            if device.kind == "modbus_cabinet"
+        }
+        self.audit = AuditLog(db_path)
+        self.doses = DoseStore(db_path, outbox, self.audit, clock)
+        self.workflow = DispenseWorkflow(
+            self.cabinets,
+            self.doses,
+            envelopes,
+            self._settings,
+            clock,
+            on_stored,
+            current_subject=current_subject,
+            crash=CrashPoint.from_env(),
+        )
+
+        def rejected(reason: str) -> None:
+            metrics.inputs_rejected.labels(device="cmd-dispense", reason=reason).inc()
+
+        self.commands = CommandListener(config, self.workflow, rejected)
+        self.routers: list[APIRouter] = [cabinet_router(self.workflow, self.doses)]
+
+    @property
+    def active(self) -> bool:
+        return bool(self.cabinets)
+
+    async def run(self) -> None:
+        """Until cancelled: start the buses and the command subscription, then put scheduled doses
+        on the book and advance open ones (those a crash left half-done first)."""
+        for cabinet in self.cabinets.values():
+            cabinet.bus.start()
+        self.commands.start()
+        try:
+            while True:
+                self._schedule()
+                await self.workflow.step_all()
+                await asyncio.sleep(self._settings.check_interval_s)
+        finally:
+            self.commands.stop()
+            for cabinet in self.cabinets.values():
+                with contextlib.suppress(Exception):
+                    await cabinet.bus.stop()
+
+    def _schedule(self) -> None:
+        for dose in started_doses(self._settings.schedules, self._clock(), self._timezone):
+            if self.doses.get(dose.dose_id) is None:
+                try:
+                    self.workflow.accept(dose, EDGE_ACTOR)
+                except ValueError as exc:
+                    log.error("schedule %s: %s", dose.dose_id, exc)
+
+    def close(self) -> None:
+        self.doses.close()
+        self.audit.close()
