@@ -10,6 +10,7 @@ news2}]}`` red first: ``colour`` is the worst of the resident's open alerts and 
 colour; ``news2`` says ``partial`` and lists ``missing`` parameters.
 ``GET /health`` → 200 when the MQTT session is up, the writer runs and
 the last sink write succeeded, else 503; the body says which part is failing.
+``GET /cabinet-events`` → ``{"events": [cabinet_event envelope, …]}`` newest first.
 ``GET /metrics`` → Prometheus text format of this bridge's own registry.
 """
 
@@ -100,6 +101,13 @@ def create_app(alerts: AlertService, health: Callable[[], Health], metrics: Brid
     @app.get("/residents/status")
     def residents_status() -> dict[str, list[dict[str, Any]]]:
         return {"residents": [_status(status) for status in alerts.residents()]}
+
+    @app.get("/cabinet-events")
+    def list_cabinet_events(
+        limit: Annotated[int, Query(ge=1, le=MAX_ALERT_LIMIT)] = DEFAULT_ALERT_LIMIT,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Dispense, refill, temperature and fault events of the site's cabinets, newest first."""
+        return {"events": [event.model_dump(mode="json") for event in store.cabinet_events(limit=limit)]}
 
     @app.get("/health")
     def get_health() -> JSONResponse:

@@ -26,7 +26,9 @@ SIM_PROFILE = PROFILES / "sim-cabinet.yaml"
 
 
 @contextmanager
-def simulated_cabinet(*, resident_doses: int | None = None, relock_after_s: float = 5.0) -> Iterator[CabinetSimulator]:
+def simulated_cabinet(
+    *, resident_doses: int | None = None, relock_after_s: float = 5.0
+) -> Iterator[CabinetSimulator]:
     """``resident_doses``: a scripted resident takes that many doses from every released drawer."""
     model = CabinetModel(load_profile(SIM_PROFILE), relock_after_s=relock_after_s, seed=7)
     model.resident_doses = resident_doses
@@ -36,7 +38,11 @@ def simulated_cabinet(*, resident_doses: int | None = None, relock_after_s: floa
 
 
 def edge_config(
-    tmp_path: Path, broker: int, cabinet: CabinetSimulator, api: int, cabinet_settings: dict[str, Any] | None = None
+    tmp_path: Path,
+    broker: int,
+    cabinet: CabinetSimulator,
+    api: int,
+    cabinet_settings: dict[str, Any] | None = None,
 ) -> Path:
     secret = tmp_path / "secret.key"
     if not secret.exists():
@@ -93,4 +99,29 @@ def send_command(broker: int, command: dict[str, Any]) -> None:
         qos=1,
         hostname=LOOPBACK,
         port=broker,
+    )
+
+
+def midday_zone(now: datetime) -> str:
+    """An IANA ``Etc/GMT±N`` zone in which ``now`` is around midday, so a daily window a few
+    seconds long never straddles midnight, whenever the test runs."""
+    offset = 12 - now.astimezone(UTC).hour
+    offset = max(-12, min(14, offset))
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+
+
+def bridge_config(tmp_path: Path, broker: int, api: int) -> Path:
+    return write_config(
+        tmp_path / "bridge.yaml",
+        {
+            "site": {"id": SITE},
+            "broker": {"port": broker, "keepalive_s": 5},
+            "bridge": {
+                "client_id": "bridge-cabinet-test",
+                "sink": {"kind": "sqlite", "path": str(tmp_path / "points.db")},
+                "store_path": str(tmp_path / "bridge.db"),
+                "api": {"port": api},
+                "batch_wait_ms": 20,
+            },
+        },
     )

@@ -101,9 +101,9 @@ def test_one_dose_and_one_event_whatever_step_the_edge_dies_after(
         finally:
             restarted.stop()
         assert cabinet.model.slot_count(SLOT) == DEFAULT_DOSES_PER_SLOT - 1, "exactly one dose left the slot"
-        assert {
-            s: cabinet.model.slot_count(s) for s in range(1, 9) if s != SLOT
-        } == dict.fromkeys([1, 2, 4, 5, 6, 7, 8], DEFAULT_DOSES_PER_SLOT)
+        assert {s: cabinet.model.slot_count(s) for s in range(1, 9) if s != SLOT} == dict.fromkeys(
+            [1, 2, 4, 5, 6, 7, 8], DEFAULT_DOSES_PER_SLOT
+        )
         events = _dispensed(capture.messages, dose_id)
         assert len({event.id for event in events}) == 1, "exactly one dispensed event"
         (event,) = {event.id: event for event in events}.values()
