@@ -9,6 +9,7 @@ import typer
 
 from careedge.audit_cmd import audit_app
 from careedge.config_cmd import config_app
+from careedge.pharmacist_cmd import pharmacist_app
 from careedge.provision.cli import provision_app
 from drivers.cli import decode_app
 from firmware_sim.cli import sim_app
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(config_app, name="config")
 app.add_typer(audit_app, name="audit")
+app.add_typer(pharmacist_app, name="pharmacist")
 app.add_typer(decode_app, name="decode")
 app.add_typer(sim_app, name="sim")
 app.add_typer(provision_app, name="provision")

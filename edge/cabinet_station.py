@@ -30,6 +30,9 @@ from edge.dose_store import DoseStore
 from edge.envelopes import EnvelopeFactory
 from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
+from edge.pharmacy_api import pharmacy_router
+from edge.refills import RefillStore, RefillWorkflow
+from edge.staff_tokens import StaffTokens
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,15 @@ class CabinetStation:
             metrics.inputs_rejected.labels(device="cmd-dispense", reason=reason).inc()
 
         self.commands = CommandListener(config, self.workflow, rejected)
-        self.routers: list[APIRouter] = [cabinet_router(self.workflow, self.doses)]
+        self.tokens = StaffTokens(db_path, self.audit)
+        self.refills = RefillStore(db_path)
+        refill_workflow = RefillWorkflow(
+            self.cabinets, self.refills, self.doses, outbox, envelopes, self.audit, clock, on_stored
+        )
+        self.routers: list[APIRouter] = [
+            cabinet_router(self.workflow, self.doses),
+            pharmacy_router(self.cabinets, self.tokens, self.refills, refill_workflow, self._settings, clock),
+        ]
 
     @property
     def active(self) -> bool:
@@ -107,5 +118,7 @@ class CabinetStation:
                     log.error("schedule %s: %s", dose.dose_id, exc)
 
     def close(self) -> None:
+        self.tokens.close()
+        self.refills.close()
         self.doses.close()
         self.audit.close()
