@@ -69,6 +69,7 @@ AuditEvent = Literal[
     "door_opened",
     "door_closed",
     "temperature_excursion",
+    "cabinet_fault",
     "token_created",
 ]
 EDGE_ACTOR = "edge"

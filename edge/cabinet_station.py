@@ -1,6 +1,6 @@
 """Everything the gateway does with its medicine cabinets, built once and run by the daemon:
-the Modbus cabinets, the dose store and dispensing workflow, the schedules, the cloud's dispense
-commands and the nurses' API.
+the Modbus cabinets and their routine polling (excursions, doors, faults), the dose store and
+dispensing workflow, the schedules, the cloud's dispense commands, refills, and the API routes.
 
 Cabinets are built from their ``modbus_cabinet`` devices before anything runs, so a bad profile
 stops the daemon with a config error before any device is touched (DESIGN §7).
@@ -23,6 +23,7 @@ from drivers.modbus.cabinet import ModbusCabinet
 from edge.audit import EDGE_ACTOR, AuditLog
 from edge.cabinet_api import cabinet_router
 from edge.cabinet_commands import CommandListener
+from edge.cabinet_monitor import CabinetMonitor
 from edge.crash_point import CrashPoint
 from edge.dispensing import DispenseWorkflow
 from edge.dose_schedule import started_doses
@@ -56,12 +57,16 @@ class CabinetStation:
         self._settings = config.gateway.cabinet
         self._timezone = ZoneInfo(config.site.timezone)
         self._clock = clock
-        self.cabinets = {
-            device.id: ModbusCabinet.from_config(device, site_dir)
-            for device in config.devices
-            if device.kind == "modbus_cabinet"
+        devices = [device for device in config.devices if device.kind == "modbus_cabinet"]
+        self.cabinets = {device.id: ModbusCabinet.from_config(device, site_dir) for device in devices}
+        self._poll_intervals = {
+            device.id: device.modbus.poll_interval_s for device in devices if device.modbus is not None
         }
         self.audit = AuditLog(db_path)
+        self.monitors = [
+            CabinetMonitor(cabinet_id, cabinet, db_path, outbox, envelopes, self.audit, clock, on_stored)
+            for cabinet_id, cabinet in self.cabinets.items()
+        ]
         self.doses = DoseStore(db_path, outbox, self.audit, clock)
         self.workflow = DispenseWorkflow(
             self.cabinets,
@@ -99,15 +104,21 @@ class CabinetStation:
             cabinet.bus.start()
         self.commands.start()
         try:
-            while True:
-                self._schedule()
-                await self.workflow.step_all()
-                await asyncio.sleep(self._settings.check_interval_s)
+            async with asyncio.TaskGroup() as group:
+                for monitor in self.monitors:
+                    group.create_task(monitor.run(self._poll_intervals[monitor.cabinet_id]))
+                group.create_task(self._dispense())
         finally:
             self.commands.stop()
             for cabinet in self.cabinets.values():
                 with contextlib.suppress(Exception):
                     await cabinet.bus.stop()
+
+    async def _dispense(self) -> None:
+        while True:
+            self._schedule()
+            await self.workflow.step_all()
+            await asyncio.sleep(self._settings.check_interval_s)
 
     def _schedule(self) -> None:
         for dose in started_doses(self._settings.schedules, self._clock(), self._timezone):
@@ -118,6 +129,8 @@ class CabinetStation:
                     log.error("schedule %s: %s", dose.dose_id, exc)
 
     def close(self) -> None:
+        for monitor in self.monitors:
+            monitor.close()
         self.tokens.close()
         self.refills.close()
         self.doses.close()
