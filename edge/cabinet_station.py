@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 
 from careedge_common.config import SiteConfig
+from careedge_common.config_loader import ConfigError
 from drivers.modbus.cabinet import ModbusCabinet
 from edge.audit import EDGE_ACTOR, AuditLog
 from edge.cabinet_api import cabinet_router
@@ -26,7 +27,7 @@ from edge.cabinet_commands import CommandListener
 from edge.cabinet_monitor import CabinetMonitor
 from edge.crash_point import CrashPoint
 from edge.dispensing import DispenseWorkflow
-from edge.dose_schedule import started_doses
+from edge.dose_schedule import schedule_problems, started_doses
 from edge.dose_store import DoseStore
 from edge.envelopes import EnvelopeFactory
 from edge.metrics import EdgeMetrics
@@ -62,6 +63,11 @@ class CabinetStation:
         self._poll_intervals = {
             device.id: device.modbus.poll_interval_s for device in devices if device.modbus is not None
         }
+        problems = schedule_problems(
+            self._settings.schedules, {name: cabinet.profile.slots for name, cabinet in self.cabinets.items()}
+        )
+        if problems:
+            raise ConfigError(problems)
         self.audit = AuditLog(db_path)
         self.monitors = [
             CabinetMonitor(cabinet_id, cabinet, db_path, outbox, envelopes, self.audit, clock, on_stored)

@@ -191,7 +191,10 @@ class EdgeDaemon:
             self.publisher.notify,
         )
         self.cabinets: CabinetStation | None = None
-        if any(device.kind == "modbus_cabinet" for device in config.devices):
+        if (
+            any(device.kind == "modbus_cabinet" for device in config.devices)
+            or self.gateway.cabinet.schedules
+        ):
             self.cabinets = CabinetStation(
                 config,
                 site_dir,

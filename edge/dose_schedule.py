@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from careedge_common.config_cabinet import DoseSchedule
 from edge.dose_store import Dose
+
+
+def schedule_problems(schedules: Iterable[DoseSchedule], slots: Mapping[str, int]) -> list[str]:
+    """One line per schedule naming a cabinet this gateway does not have (``slots``: each
+    ``modbus_cabinet`` device's slot count, from its profile) or a slot it does not have."""
+    problems: list[str] = []
+    for index, schedule in enumerate(schedules):
+        where = f"gateway.cabinet.schedules[{index}]"
+        if schedule.cabinet not in slots:
+            known = ", ".join(sorted(slots)) or "none configured"
+            problems.append(f"{where}.cabinet: a modbus_cabinet device ({known}), found {schedule.cabinet!r}")
+        elif schedule.slot > slots[schedule.cabinet]:
+            count = slots[schedule.cabinet]
+            problems.append(
+                f"{where}.slot: 1 to {count} on cabinet {schedule.cabinet}, found {schedule.slot}"
+            )
+    return problems
 
 
 def dose_id(schedule_id: str, local_start: datetime) -> str:

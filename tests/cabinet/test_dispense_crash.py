@@ -3,9 +3,11 @@
 For every step of ``edge.dispensing.STEPS`` in turn: the cloud's dispense command and the nurse's
 confirmation are each sent twice, the edge process kills itself right after that step
 (``CAREEDGE_CRASH_AFTER``), and is started again, and the command and the confirmation are sent
-again. A scripted resident takes one dose every time a drawer is released, so a drawer released
-twice would show as two doses gone. In every case exactly one dose leaves the slot (read from the
-simulator's registers) and exactly one ``dispensed`` event reaches a real Mosquitto.
+again. While the edge is down the cabinet loses power and comes back (locks drop, counts and the
+command mailbox stay). A scripted resident takes one dose every time a drawer is released, so a
+drawer released twice would show as two doses gone. In every case exactly one dose leaves the
+slot (read from the simulator's registers) and exactly one ``dispensed`` event reaches a real
+Mosquitto.
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ def test_one_dose_and_one_event_whatever_step_the_edge_dies_after(
             assert edge.process.returncode == -9, edge.log()
         finally:
             edge.kill()
+        cabinet.model.power_off()
+        cabinet.model.power_on()
         restarted = Daemon("edge", config).start()
         try:
             wait_until(api.up, 20, "restarted edge API up")
@@ -112,3 +116,46 @@ def test_one_dose_and_one_event_whatever_step_the_edge_dies_after(
         assert event.data["count_before"] == DEFAULT_DOSES_PER_SLOT
         assert event.data["count_after"] == DEFAULT_DOSES_PER_SLOT - 1
         assert event.data["identified_by"] == "staff:nurse-li"
+
+
+def test_power_loss_after_the_release_never_releases_the_drawer_again(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """Nobody takes the dose; the cabinet loses power while the drawer is released (the lock drops)
+    and the command is repeated: the drawer is not released a second time, and once the take
+    timeout has passed the dose is ``refused`` with the count unchanged."""
+    command = dispense_command("c-power", SLOT)
+    dose_id = f"cmd:{command['command_id']}"
+    api = EdgeApi(free_port())
+    filters = [topics.cabinet_event(SITE, GATEWAY, CABINET)]
+    with simulated_cabinet(relock_after_s=30) as cabinet, MqttCapture(mosquitto.port, filters) as capture:
+        model = cabinet.model
+        config = edge_config(tmp_path, mosquitto.port, cabinet, api.port, {"take_timeout_s": 1})
+        with Daemon("edge", config):
+            wait_until(api.up, 20, "edge API up")
+            wait_until(
+                lambda: send_command(mosquitto.port, command) or api.get("/cabinet/doses")["doses"],
+                20,
+                "command recorded",
+                interval=0.3,
+            )
+            api.post(f"/cabinet/doses/{dose_id}/confirm", STAFF)
+            wait_until(lambda: model.is_unlocked(SLOT), 20, "drawer released")
+            model.power_off()
+            model.power_on()
+            model.clear_served()
+            send_command(mosquitto.port, command)
+            api.post(f"/cabinet/doses/{dose_id}/confirm", STAFF)
+            events = capture.wait_for(
+                lambda m: [Envelope.model_validate_json(x.payload) for x in m], 20, "the dose's outcome"
+            )
+            served = list(model.served)
+    (event,) = events
+    assert event.data is not None
+    assert (event.data["event"], event.data["reason"]) == ("refused", "not taken")
+    assert model.slot_count(SLOT) == DEFAULT_DOSES_PER_SLOT
+    assert not model.is_unlocked(SLOT)
+    mailbox_id = model.profile.holding_registers.mailbox.command_id.address
+    writes = [r for r in served if r.function_code in (5, 6, 15, 16)]
+    assert not [w for w in writes if w.address <= mailbox_id < w.address + w.count], "no second release"
+    assert not [w for w in writes if w.function_code in (5, 15)], "no lock coil written"
