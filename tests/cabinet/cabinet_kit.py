@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -125,3 +126,13 @@ def bridge_config(tmp_path: Path, broker: int, api: int) -> Path:
             },
         },
     )
+
+
+def bridge_events(port: int, event: str) -> list[dict[str, Any]]:
+    """The bridge's stored cabinet events of one kind, oldest first; none while its API is not up."""
+    try:
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/cabinet-events", timeout=5) as response:
+            events = json.loads(response.read())["events"]
+    except OSError:
+        return []
+    return [e for e in reversed(events) if e["data"]["event"] == event]

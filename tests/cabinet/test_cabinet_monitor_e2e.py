@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +14,12 @@ from typer.testing import CliRunner
 from careedge.cli import app
 from careedge_testkit.edge_api import EdgeApi
 from careedge_testkit.processes import Daemon
-from careedge_testkit.servers import LOOPBACK, Mosquitto, free_port, wait_until
-from tests.cabinet.cabinet_kit import CABINET, bridge_config, edge_config, simulated_cabinet
-
-
-def _bridge_events(port: int, event: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/cabinet-events", timeout=5) as response:
-        events = json.loads(response.read())["events"]
-    return [e for e in reversed(events) if e["data"]["event"] == event]
+from careedge_testkit.servers import Mosquitto, free_port, wait_until
+from tests.cabinet.cabinet_kit import CABINET, bridge_config, bridge_events, edge_config, simulated_cabinet
 
 
 def _count(port: int, event: str, count: int) -> list[dict[str, Any]] | None:
-    found = _bridge_events(port, event)
+    found = bridge_events(port, event)
     return found if len(found) == count else None
 
 
@@ -42,7 +35,7 @@ def test_excursion_across_a_restart_door_and_broken_probe(tmp_path: Path, mosqui
         try:
             wait_until(api.up, 20, "edge API up")
             model.push_temperature("fridge", 12.0)
-            (started,) = wait_until(lambda: _bridge_events(bridge_port, "temperature_excursion"), 20, "start")
+            (started,) = wait_until(lambda: bridge_events(bridge_port, "temperature_excursion"), 20, "start")
             edge.kill()
         finally:
             edge.kill()
@@ -53,11 +46,11 @@ def test_excursion_across_a_restart_door_and_broken_probe(tmp_path: Path, mosqui
             model.push_temperature("fridge", 5.0)
             excursions = wait_until(lambda: _count(bridge_port, "temperature_excursion", 2), 20, "ended")
             model.open_door()
-            wait_until(lambda: _bridge_events(bridge_port, "door"), 20, "door opened")
+            wait_until(lambda: bridge_events(bridge_port, "door"), 20, "door opened")
             model.close_door()
             doors = wait_until(lambda: _count(bridge_port, "door", 2), 20, "door shut")
             model.fail_sensor("ambient")
-            (fault,) = wait_until(lambda: _bridge_events(bridge_port, "fault"), 20, "probe fault")
+            (fault,) = wait_until(lambda: bridge_events(bridge_port, "fault"), 20, "probe fault")
             audit = [e["event"] for e in api.get("/audit?limit=50")["entries"]]
     assert started["data"]["phase"] == "started"
     first, ended = excursions

@@ -3,35 +3,28 @@ Mosquitto, the bridge stores it, and the drawer was never released."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
 
 from careedge_testkit.edge_api import EdgeApi
 from careedge_testkit.processes import Daemon, write_config
-from careedge_testkit.servers import LOOPBACK, Mosquitto, free_port, wait_until
+from careedge_testkit.servers import Mosquitto, free_port, wait_until
 from firmware_sim.cabinet.model import DEFAULT_DOSES_PER_SLOT
 from tests.cabinet.cabinet_kit import (
     CABINET,
     GATEWAY,
     SUBJECT,
     bridge_config,
+    bridge_events,
     edge_config,
     midday_zone,
     simulated_cabinet,
 )
 
 SLOT = 5
-
-
-def _bridge_events(port: int) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/cabinet-events", timeout=5) as response:
-        return list(json.loads(response.read())["events"])
 
 
 def test_missed_dose_reaches_the_bridge_store_and_no_drawer_opens(
@@ -60,7 +53,7 @@ def test_missed_dose_reaches_the_bridge_store_and_no_drawer_opens(
                 doses[0]["dose_id"] == f"aspirin-am:{local:%Y-%m-%d}:{window['start'][:5].replace(':', '')}"
             )
             stored = wait_until(
-                lambda: [e for e in _bridge_events(bridge_port) if e["data"]["event"] == "missed"],
+                lambda: bridge_events(bridge_port, "missed"),
                 30,
                 "missed event in the bridge store",
             )

@@ -5,12 +5,10 @@ Mosquitto. Every step is in the audit log, whose chain still verifies."""
 
 from __future__ import annotations
 
-import json
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -18,19 +16,14 @@ from typer.testing import CliRunner
 from careedge.cli import app
 from careedge_testkit.edge_api import EdgeApi
 from careedge_testkit.processes import Daemon
-from careedge_testkit.servers import LOOPBACK, Mosquitto, free_port, wait_until
+from careedge_testkit.servers import Mosquitto, free_port, wait_until
 from firmware_sim.cabinet.model import DEFAULT_DOSES_PER_SLOT
-from tests.cabinet.cabinet_kit import CABINET, bridge_config, edge_config, simulated_cabinet
+from tests.cabinet.cabinet_kit import CABINET, bridge_config, bridge_events, edge_config, simulated_cabinet
 
 SLOT = 2
 REMOVED = 25
 """Expired doses the pharmacist takes out before refilling."""
 ADDED = 20
-
-
-def _bridge_events(port: int) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/cabinet-events", timeout=5) as response:
-        return list(json.loads(response.read())["events"])
 
 
 def add_pharmacist(data_dir: Path, name: str) -> str:
@@ -90,7 +83,7 @@ def test_refill_with_a_miscount_then_the_right_count(tmp_path: Path, mosquitto: 
             assert slot["flags"] == ["near_expiry"]
             assert slot["refill"] is None
             stored = wait_until(
-                lambda: [e for e in _bridge_events(bridge_port) if e["data"]["event"] == "refill"],
+                lambda: bridge_events(bridge_port, "refill"),
                 20,
                 "refill event in the bridge store",
             )
