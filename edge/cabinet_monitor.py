@@ -12,17 +12,17 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from drivers.modbus.cabinet import CabinetSnapshot, ModbusCabinet
-from edge.audit import AuditEntry, AuditEvent, AuditLog, cabinet_actor
+from edge.audit import AuditEvent, cabinet_actor
+from edge.cabinet_events import Also, CabinetEvents
 from edge.edge_db import Transaction, connect, from_text
-from edge.envelopes import EnvelopeFactory
 from edge.excursions import Change, Excursion, ExcursionTracker
-from edge.outbox import Outbox, OutboxError
+from edge.outbox import OutboxError
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +55,12 @@ class CabinetMonitor:
         cabinet_id: str,
         cabinet: ModbusCabinet,
         db_path: Path,
-        outbox: Outbox,
-        envelopes: EnvelopeFactory,
-        audit: AuditLog,
-        clock: Callable[[], datetime],
-        on_stored: Callable[[], None],
+        events: CabinetEvents,
     ) -> None:
         self.cabinet_id = cabinet_id
         self.cabinet = cabinet
         self._db = connect(db_path, SCHEMA)
-        self._outbox = outbox
-        self._envelopes = envelopes
-        self._audit = audit
-        self._clock = clock
-        self._on_stored = on_stored
+        self._events = events
         rows = self._db.execute(
             "SELECT compartment, document FROM open_excursions WHERE cabinet = ?", (cabinet_id,)
         ).fetchall()
@@ -123,7 +115,7 @@ class CabinetMonitor:
         excursion = change.excursion
         data = {"event": "temperature_excursion", "phase": change.phase, **excursion.facts()}
 
-        def also(db: sqlite3.Connection, entries: Any) -> None:
+        def also(db: sqlite3.Connection, envelope_id: str) -> None:
             if change.phase == "started":
                 self._keep_open(db, excursion)
             else:
@@ -131,7 +123,7 @@ class CabinetMonitor:
                     "DELETE FROM open_excursions WHERE cabinet = ? AND compartment = ?",
                     (self.cabinet_id, excursion.compartment),
                 )
-            self._audit_row(db, "temperature_excursion", data, entries[0].id, change.phase)
+            self._audit_row(db, "temperature_excursion", data, envelope_id, change.phase)
 
         try:
             self._event(excursion.ended_at or excursion.started_at, data, also)
@@ -159,8 +151,8 @@ class CabinetMonitor:
             state = "open" if now.door_open else "closed"
             data = {"event": "door", "state": state}
 
-            def also(db: sqlite3.Connection, entries: Any) -> None:
-                self._audit_row(db, "door_opened" if now.door_open else "door_closed", data, entries[0].id)
+            def also(db: sqlite3.Connection, envelope_id: str) -> None:
+                self._audit_row(db, "door_opened" if now.door_open else "door_closed", data, envelope_id)
 
             self._event(now.read_at, data, also)
         changed = [
@@ -180,17 +172,11 @@ class CabinetMonitor:
         phase = "cleared" if now.fault_code == NO_FAULT else "raised"
         data = {"event": "fault", "phase": phase, "fault_code": now.fault_code, "previous": last.fault_code}
         self._event(
-            now.read_at, data, lambda db, entries: self._audit_row(db, "cabinet_fault", data, entries[0].id)
+            now.read_at, data, lambda db, envelope_id: self._audit_row(db, "cabinet_fault", data, envelope_id)
         )
 
-    def _event(
-        self, at: datetime, data: dict[str, Any], also: Callable[[sqlite3.Connection, Any], None]
-    ) -> None:
-        self._outbox.add(
-            lambda seq, boot: self._envelopes.cabinet_event(self.cabinet_id, None, at, data, seq, boot),
-            also=also,
-        )
-        self._on_stored()
+    def _event(self, at: datetime, data: dict[str, Any], also: Also) -> None:
+        self._events.publish(self.cabinet_id, None, at, data, also)
 
     def _audit_row(
         self,
@@ -200,12 +186,5 @@ class CabinetMonitor:
         envelope_id: str | None,
         reason: str | None = None,
     ) -> None:
-        entry = AuditEntry(
-            event,
-            self._clock(),
-            cabinet_actor(self.cabinet_id),
-            envelope_id=envelope_id,
-            reason=reason,
-            detail={"cabinet": self.cabinet_id, **detail},
-        )
-        self._audit.record(entry, db)
+        actor = cabinet_actor(self.cabinet_id)
+        self._events.audit_row(db, event, actor, {"cabinet": self.cabinet_id, **detail}, envelope_id, reason)

@@ -24,6 +24,7 @@ from drivers.modbus.cabinet import ModbusCabinet
 from edge.audit import EDGE_ACTOR, AuditLog
 from edge.cabinet_api import cabinet_router
 from edge.cabinet_commands import CommandListener
+from edge.cabinet_events import CabinetEvents
 from edge.cabinet_monitor import CabinetMonitor
 from edge.crash_point import CrashPoint
 from edge.dispensing import DispenseWorkflow
@@ -69,8 +70,9 @@ class CabinetStation:
         if problems:
             raise ConfigError(problems)
         self.audit = AuditLog(db_path)
+        events = CabinetEvents(outbox, envelopes, self.audit, clock, on_stored)
         self.monitors = [
-            CabinetMonitor(cabinet_id, cabinet, db_path, outbox, envelopes, self.audit, clock, on_stored)
+            CabinetMonitor(cabinet_id, cabinet, db_path, events)
             for cabinet_id, cabinet in self.cabinets.items()
         ]
         self.doses = DoseStore(db_path, outbox, self.audit, clock)
@@ -91,9 +93,7 @@ class CabinetStation:
         self.commands = CommandListener(config, self.workflow, rejected)
         self.tokens = StaffTokens(db_path, self.audit)
         self.refills = RefillStore(db_path)
-        refill_workflow = RefillWorkflow(
-            self.cabinets, self.refills, self.doses, outbox, envelopes, self.audit, clock, on_stored
-        )
+        refill_workflow = RefillWorkflow(self.cabinets, self.refills, self.doses, events)
         self.routers: list[APIRouter] = [
             cabinet_router(self.workflow, self.doses),
             pharmacy_router(self.cabinets, self.tokens, self.refills, refill_workflow, self._settings, clock),

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from careedge_common import topics
-from careedge_common.envelope import Envelope, new_event_id, utc_now
+from careedge_common.envelope import Envelope, EnvelopeType, new_event_id, utc_now
 from drivers.contract import Reading
 from edge.outbox import Message
 
@@ -45,49 +45,45 @@ class EnvelopeFactory:
 
         ``subject`` is the open session's resident, or None when nobody was logged in.
         """
-        envelope = Envelope(
-            id=new_event_id(),
-            seq=seq,
-            boot=boot,
-            site=self._site,
-            gateway=self._gateway,
-            device=station,
-            type="call",
-            measured_at=at,
-            received_at=at,
-            subject=subject,
-            data={"station": station},
-        )
-        return Message(
-            id=envelope.id,
-            topic=topics.call(self._site, self._gateway),
-            payload=envelope.model_dump_json().encode(),
-        )
+        topic = topics.call(self._site, self._gateway)
+        return self._event(station, "call", topic, at, at, subject, {"station": station}, seq, boot)
 
     def cabinet_event(
         self, cabinet: str, subject: str | None, at: datetime, data: dict[str, Any], seq: int, boot: int
     ) -> Message:
         """``type: cabinet_event`` on ``.../cabinet/{cabinet}/event``; ``data["event"]`` says which
-        (``dispensed``, ``refused``, ``missed``, ``fault``, ``refill``, ``temperature_excursion``).
-        ``at`` (aware) is when it happened; ``subject`` the resident's pseudonym, if one is concerned."""
+        (``dispensed``, ``refused``, ``missed``, ``fault``, ``refill``, ``door``,
+        ``temperature_excursion``). ``at`` (aware) is when it happened; ``subject`` the resident's
+        pseudonym, if one is concerned."""
+        topic = topics.cabinet_event(self._site, self._gateway, cabinet)
+        return self._event(cabinet, "cabinet_event", topic, at, utc_now(), subject, data, seq, boot)
+
+    def _event(
+        self,
+        device: str,
+        kind: EnvelopeType,
+        topic: str,
+        at: datetime,
+        received_at: datetime,
+        subject: str | None,
+        data: dict[str, Any],
+        seq: int,
+        boot: int,
+    ) -> Message:
         envelope = Envelope(
             id=new_event_id(),
             seq=seq,
             boot=boot,
             site=self._site,
             gateway=self._gateway,
-            device=cabinet,
-            type="cabinet_event",
+            device=device,
+            type=kind,
             measured_at=at,
-            received_at=utc_now(),
+            received_at=received_at,
             subject=subject,
             data=data,
         )
-        return Message(
-            id=envelope.id,
-            topic=topics.cabinet_event(self._site, self._gateway, cabinet),
-            payload=envelope.model_dump_json().encode(),
-        )
+        return Message(id=envelope.id, topic=topic, payload=envelope.model_dump_json().encode())
 
     def correction(self, original: Envelope, subject: str, supersedes: str, seq: int, boot: int) -> Message:
         """The reading of ``original`` again under ``subject``: a new ID and ``seq``, ``historical``,

@@ -11,7 +11,7 @@ and they count again. When the figures agree the new count is written to the cab
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -20,11 +20,10 @@ from typing import Any, Literal
 from drivers.contract import DeviceError
 from drivers.modbus.cabinet import ModbusCabinet
 from drivers.modbus.errors import WriteNotVerified
-from edge.audit import AuditEntry, AuditEvent, AuditLog
+from edge.audit import AuditEvent
+from edge.cabinet_events import CabinetEvents
 from edge.dose_store import DoseStore
 from edge.edge_db import Transaction, connect, from_text, to_text
-from edge.envelopes import EnvelopeFactory
-from edge.outbox import Outbox
 from edge.staff_tokens import StaffMember
 
 SCHEMA = """
@@ -141,20 +140,13 @@ class RefillWorkflow:
         cabinets: Mapping[str, ModbusCabinet],
         store: RefillStore,
         doses: DoseStore,
-        outbox: Outbox,
-        envelopes: EnvelopeFactory,
-        audit: AuditLog,
-        clock: Callable[[], datetime],
-        on_stored: Callable[[], None],
+        events: CabinetEvents,
     ) -> None:
         self._cabinets = cabinets
         self._store = store
         self._doses = doses
-        self._outbox = outbox
-        self._envelopes = envelopes
-        self._audit = audit
-        self._clock = clock
-        self._on_stored = on_stored
+        self._events = events
+        self._clock = events.clock
 
     async def open(self, cabinet_id: str, slot: int, member: StaffMember) -> Refill:
         """Release the slot's drawer for refilling; the refill already open on it, if any, is returned
@@ -246,18 +238,14 @@ class RefillWorkflow:
             "pharmacist": member.name,
         }
 
-        def also(db: sqlite3.Connection, entries: Any) -> None:
+        def also(db: sqlite3.Connection, envelope_id: str) -> None:
             db.execute(
                 "UPDATE refills SET state = 'closed', closed_at = ?, envelope_id = ? WHERE refill_id = ?",
-                (to_text(now), entries[0].id, refill_id),
+                (to_text(now), envelope_id, refill_id),
             )
-            self._audit_row("refill_closed", member, refill.cabinet, refill.slot, data, db, entries[0].id)
+            self._audit_row("refill_closed", member, refill.cabinet, refill.slot, data, db, envelope_id)
 
-        self._outbox.add(
-            lambda seq, boot: self._envelopes.cabinet_event(refill.cabinet, None, now, data, seq, boot),
-            also=also,
-        )
-        self._on_stored()
+        self._events.publish(refill.cabinet, None, now, data, also)
         closed = self._store.get(refill_id)
         assert closed is not None
         return closed
@@ -296,11 +284,6 @@ class RefillWorkflow:
         db: sqlite3.Connection | None,
         envelope_id: str | None = None,
     ) -> None:
-        entry = AuditEntry(
-            event,
-            self._clock(),
-            member.actor,
-            envelope_id=envelope_id,
-            detail={"cabinet": cabinet, "slot": slot, **detail},
+        self._events.audit_row(
+            db, event, member.actor, {"cabinet": cabinet, "slot": slot, **detail}, envelope_id
         )
-        self._audit.record(entry, db)
