@@ -2,27 +2,25 @@
 
 A command is recorded (``DispenseWorkflow.accept``) before it is answered; a repeat with the same
 ``command_id`` (the cloud heard no answer, the broker redelivered) is answered with the recorded
-state and changes nothing. Answers are published straight to the broker, not through the outbox:
-they are not events, and a lost answer is recovered by the cloud repeating its command.
-The subscription is a persistent session, so commands sent while the edge was down arrive when it
-is back.
+state and changes nothing. The publisher subscribes and publishes the answers
+(``Publisher.handle_commands``) straight to the broker, not through the outbox: they are not
+events, and a lost answer (or a command sent while the edge was offline) is recovered by the cloud
+repeating its command.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from careedge_common import topics
-from careedge_common.config import SUBJECT_PATTERN, SiteConfig
-from careedge_common.mqtt_client import connect_async, make_client
+from careedge_common.config import SUBJECT_PATTERN
+from drivers.contract import RejectCounter
 from edge.audit import CLOUD_ACTOR
+from edge.commands import Reply
 from edge.dispensing import DispenseWorkflow
 from edge.dose_store import Dose
 
@@ -73,32 +71,26 @@ def dose_document(dose: Dose) -> dict[str, Any]:
     }
 
 
-class CommandListener:
-    def __init__(self, config: SiteConfig, workflow: DispenseWorkflow, on_rejected: Any) -> None:
+class DispenseCommands:
+    def __init__(
+        self, site: str, gateway: str, workflow: DispenseWorkflow, on_rejected: RejectCounter
+    ) -> None:
         """``on_rejected(reason)`` counts a command that could not be used."""
-        assert config.gateway is not None
-        self._config = config
-        self._site = config.site.id
-        self._gateway = config.gateway.id
+        self._site = site
+        self._gateway = gateway
         self._workflow = workflow
         self._on_rejected = on_rejected
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client = make_client(
-            config.broker, f"careedge-edge-{self._site}-{self._gateway}-cmd", persistent=True
-        )
-        self._client.on_connect = self._on_connect
-        self._client.on_message = self._on_message
 
-    def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        connect_async(self._client, self._config.broker, persistent=True)
-        self._client.loop_start()
+    def handle_command(self, payload: bytes) -> Reply | None:
+        """A ``CommandHandler``: the answer on ``cmd-ack/{command_id}``, None without a usable ID."""
+        answer = self.answer(payload)
+        command_id = answer.get("command_id")
+        if command_id is None:
+            return None
+        topic = topics.cmd_ack(self._site, self._gateway, command_id)
+        return Reply(topic, json.dumps(answer, separators=(",", ":")).encode())
 
-    def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def handle(self, payload: bytes) -> dict[str, Any]:
+    def answer(self, payload: bytes) -> dict[str, Any]:
         """Record one command and say what became of it; never raises for bad input."""
         try:
             command = DispenseCommand.model_validate_json(payload)
@@ -113,26 +105,5 @@ class CommandListener:
         except ValueError as exc:
             self._on_rejected("unknown_cabinet_or_slot")
             return {"command_id": command.command_id, "status": "rejected", "error": str(exc)}
-        return {
-            "command_id": command.command_id,
-            "status": "accepted" if new else "repeated",
-            **dose_document(dose),
-        }
-
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
-        if not reason.is_failure:
-            client.subscribe(topics.command(self._site, self._gateway, "dispense"), qos=1)
-
-    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._answer, bytes(message.payload))
-
-    def _answer(self, payload: bytes) -> None:
-        answer = self.handle(payload)
-        command_id = answer.get("command_id")
-        if command_id is not None:
-            self._client.publish(
-                topics.command_ack(self._site, self._gateway, command_id),
-                json.dumps(answer, separators=(",", ":")).encode(),
-                qos=1,
-            )
+        status = "accepted" if new else "repeated"
+        return {"command_id": command.command_id, "status": status, **dose_document(dose)}

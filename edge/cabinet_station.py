@@ -23,7 +23,7 @@ from careedge_common.config_loader import ConfigError
 from drivers.modbus.cabinet import ModbusCabinet
 from edge.audit import EDGE_ACTOR, AuditLog
 from edge.cabinet_api import cabinet_router
-from edge.cabinet_commands import CommandListener
+from edge.cabinet_commands import DispenseCommands
 from edge.cabinet_events import CabinetEvents
 from edge.cabinet_monitor import CabinetMonitor
 from edge.crash_point import CrashPoint
@@ -90,7 +90,7 @@ class CabinetStation:
         def rejected(reason: str) -> None:
             metrics.inputs_rejected.labels(device="cmd-dispense", reason=reason).inc()
 
-        self.commands = CommandListener(config, self.workflow, rejected)
+        self.commands = DispenseCommands(config.site.id, config.gateway.id, self.workflow, rejected)
         self.tokens = StaffTokens(db_path, self.audit)
         self.refills = RefillStore(db_path)
         refill_workflow = RefillWorkflow(self.cabinets, self.refills, self.doses, events)
@@ -104,18 +104,16 @@ class CabinetStation:
         return bool(self.cabinets)
 
     async def run(self) -> None:
-        """Until cancelled: start the buses and the command subscription, then put scheduled doses
-        on the book and advance open ones (those a crash left half-done first)."""
+        """Until cancelled: start the buses, poll the cabinets, put scheduled doses on the book and
+        advance open ones (those a crash left half-done first)."""
         for cabinet in self.cabinets.values():
             cabinet.bus.start()
-        self.commands.start()
         try:
             async with asyncio.TaskGroup() as group:
                 for monitor in self.monitors:
                     group.create_task(monitor.run(self._poll_intervals[monitor.cabinet_id]))
                 group.create_task(self._dispense())
         finally:
-            self.commands.stop()
             for cabinet in self.cabinets.values():
                 with contextlib.suppress(Exception):
                     await cabinet.bus.stop()

@@ -52,6 +52,7 @@ log = logging.getLogger("careedge.edge")
 EXIT_CONFIG = 2
 BUNDLE_SUFFIX = ".bundle"
 CONFIG_COMMAND = "config"
+DISPENSE_COMMAND = "dispense"
 PURGE_INTERVAL_S = 3600.0
 API_START_POLL_S = 0.02
 MIB = 1024 * 1024
@@ -206,6 +207,7 @@ class EdgeDaemon:
                 self.publisher.notify,
                 self._kiosk_subject,
             )
+            self.publisher.handle_commands(DISPENSE_COMMAND, self.cabinets.commands.handle_command)
         self.readers = [
             ReaderSupervisor(
                 make_identification_source(

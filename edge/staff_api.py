@@ -106,4 +106,5 @@ def _audit_document(entry: AuditEntry) -> dict[str, Any]:
         "reading_id": entry.reading_id,
         "envelope_id": entry.envelope_id,
         "reason": entry.reason,
+        "detail": entry.detail,
     }

@@ -53,7 +53,7 @@ def edge_config(
         tmp_path / "edge.yaml",
         {
             "site": {"id": SITE, "timezone": "Asia/Shanghai"},
-            "broker": {"port": broker, "keepalive_s": 5},
+            "broker": {"port": broker, "keepalive_s": 5, "insecure": True},
             "gateway": {
                 "id": GATEWAY,
                 "data_dir": str(tmp_path / "data"),
@@ -95,7 +95,7 @@ def dispense_command(command_id: str, slot: int, *, minutes: float = 30) -> dict
 
 def send_command(broker: int, command: dict[str, Any]) -> None:
     publish.single(
-        topics.command(SITE, GATEWAY, "dispense"),
+        topics.cmd(SITE, GATEWAY, "dispense"),
         json.dumps(command),
         qos=1,
         hostname=LOOPBACK,
@@ -116,7 +116,7 @@ def bridge_config(tmp_path: Path, broker: int, api: int) -> Path:
         tmp_path / "bridge.yaml",
         {
             "site": {"id": SITE},
-            "broker": {"port": broker, "keepalive_s": 5},
+            "broker": {"port": broker, "keepalive_s": 5, "insecure": True},
             "bridge": {
                 "client_id": "bridge-cabinet-test",
                 "sink": {"kind": "sqlite", "path": str(tmp_path / "points.db")},

@@ -46,7 +46,7 @@ def _dispensed(messages: list[Captured], dose_id: str) -> list[Envelope]:
 
 
 def _acks(messages: list[Captured], command_id: str) -> list[dict[str, object]]:
-    topic = topics.command_ack(SITE, GATEWAY, command_id)
+    topic = topics.cmd_ack(SITE, GATEWAY, command_id)
     return [json.loads(m.payload) for m in messages if m.topic == topic]
 
 
@@ -57,7 +57,7 @@ def test_one_dose_and_one_event_whatever_step_the_edge_dies_after(
     command = dispense_command(f"c-{step}", SLOT)
     dose_id = f"cmd:{command['command_id']}"
     api = EdgeApi(free_port())
-    filters = [topics.cabinet_event(SITE, GATEWAY, CABINET), topics.command_ack(SITE, GATEWAY, "+")]
+    filters = [topics.cabinet_event(SITE, GATEWAY, CABINET), topics.cmd_ack(SITE, GATEWAY, "+")]
     with simulated_cabinet(resident_doses=1) as cabinet, MqttCapture(mosquitto.port, filters) as capture:
         config = edge_config(tmp_path, mosquitto.port, cabinet, api.port)
         edge = Daemon("edge", config, env={ENV_VAR: step}).start()

@@ -26,6 +26,11 @@ REMOVED = 25
 ADDED = 20
 
 
+def _drawer_seen_open(api: EdgeApi) -> bool:
+    entries = api.get("/audit?limit=20")["entries"]
+    return any(e["event"] == "door_opened" and e["detail"].get("drawer") == SLOT for e in entries)
+
+
 def add_pharmacist(data_dir: Path, name: str) -> str:
     result = CliRunner().invoke(app, ["pharmacist", "add", "--data-dir", str(data_dir), "--name", name])
     assert result.exit_code == 0, result.output
@@ -53,6 +58,7 @@ def test_refill_with_a_miscount_then_the_right_count(tmp_path: Path, mosquitto: 
             refill = f"/pharmacy/api/refills/{opened['refill_id']}"
             assert model.is_unlocked(SLOT)
             model.open_drawer(SLOT)
+            wait_until(lambda: _drawer_seen_open(api), 10, "the routine poll sees the drawer open")
             model.take_doses(SLOT, REMOVED)
             left = DEFAULT_DOSES_PER_SLOT - REMOVED
             wrong = {
@@ -92,7 +98,9 @@ def test_refill_with_a_miscount_then_the_right_count(tmp_path: Path, mosquitto: 
     assert event["data"]["lot"] == "L2026-07"
     assert event["data"]["count_after"] == left + ADDED
     assert event["data"]["pharmacist"] == "药师张"
-    events = [entry["event"] for entry in audit]
-    assert events[:4] == ["refill_closed", "refill_recorded", "refill_mismatch", "refill_opened"]
+    refill_rows = [entry["event"] for entry in audit if entry["event"].startswith("refill_")]
+    assert refill_rows == ["refill_closed", "refill_recorded", "refill_mismatch", "refill_opened"]
+    drawer_rows = [(e["event"], e["detail"]) for e in audit if e["event"] in ("door_opened", "door_closed")]
+    assert drawer_rows[-1] == ("door_opened", {"cabinet": CABINET, "drawer": SLOT})
     verify = CliRunner().invoke(app, ["audit", "verify", "--data-dir", str(tmp_path / "data")])
     assert verify.exit_code == 0, verify.output
