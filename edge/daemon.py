@@ -264,6 +264,10 @@ class EdgeDaemon:
             "devices": {
                 **{s.device_id: "down" if s.health.down else "up" for s in self.supervisors},
                 **{r.device_id: "down" if r.health.down else "up" for r in self.readers},
+                **{
+                    m.cabinet_id: "down" if m.poll_failures else "up"
+                    for m in (self.cabinets.monitors if self.cabinets else [])
+                },
             },
         }
 

@@ -52,6 +52,7 @@ def test_excursion_across_a_restart_door_and_broken_probe(tmp_path: Path, mosqui
             model.fail_sensor("ambient")
             (fault,) = wait_until(lambda: bridge_events(bridge_port, "fault"), 20, "probe fault")
             audit = [e["event"] for e in api.get("/audit?limit=50")["entries"]]
+            health = api.get("/health")
     assert started["data"]["phase"] == "started"
     first, ended = excursions
     assert first["id"] == started["id"], "the start was not reported again after the restart"
@@ -66,6 +67,7 @@ def test_excursion_across_a_restart_door_and_broken_probe(tmp_path: Path, mosqui
     assert fault["data"]["fault_code"] != 0
     assert all(e["device"] == CABINET for e in [*excursions, *doors, fault])
     assert audit.count("temperature_excursion") == 2
+    assert health["devices"][CABINET] == "up"
     assert {"door_opened", "door_closed", "cabinet_fault"} <= set(audit)
     verify = CliRunner().invoke(app, ["audit", "verify", "--data-dir", str(tmp_path / "data")])
     assert verify.exit_code == 0, verify.output
