@@ -20,7 +20,7 @@ from fastapi import APIRouter
 
 from careedge_common.config import SiteConfig
 from careedge_common.config_loader import ConfigError
-from drivers.modbus.cabinet import ModbusCabinet
+from drivers.modbus.cabinet import ModbusBus, ModbusCabinet, bus_key
 from edge.audit import EDGE_ACTOR, AuditLog
 from edge.cabinet_api import cabinet_router
 from edge.cabinet_commands import DispenseCommands
@@ -53,14 +53,21 @@ class CabinetStation:
         on_stored: Callable[[], None],
         current_subject: Callable[[], str | None],
     ) -> None:
-        """``site_dir``: the site file's folder, against which profile paths are read. Raises
-        ``careedge_common.config_loader.ConfigError`` for a bad profile."""
+        """Cabinets on one line (``bus_key``: one RS-485 port or TCP gateway) share one bus and
+        its request queue. ``site_dir``: the site file's folder, against which profile paths are
+        read. Raises ``careedge_common.config_loader.ConfigError`` for a bad profile or schedule."""
         assert config.gateway is not None
         self._settings = config.gateway.cabinet
         self._timezone = ZoneInfo(config.site.timezone)
         self._clock = clock
         devices = [device for device in config.devices if device.kind == "modbus_cabinet"]
-        self.cabinets = {device.id: ModbusCabinet.from_config(device, site_dir) for device in devices}
+        self.buses: dict[str, ModbusBus] = {}
+        for device in devices:
+            self.buses.setdefault(bus_key(device), ModbusBus.for_device(device))
+        self.cabinets = {
+            device.id: ModbusCabinet.from_config(device, site_dir, bus=self.buses[bus_key(device)])
+            for device in devices
+        }
         self._poll_intervals = {
             device.id: device.modbus.poll_interval_s for device in devices if device.modbus is not None
         }
@@ -106,17 +113,17 @@ class CabinetStation:
     async def run(self) -> None:
         """Until cancelled: start the buses, poll the cabinets, put scheduled doses on the book and
         advance open ones (those a crash left half-done first)."""
-        for cabinet in self.cabinets.values():
-            cabinet.bus.start()
+        for bus in self.buses.values():
+            bus.start()
         try:
             async with asyncio.TaskGroup() as group:
                 for monitor in self.monitors:
                     group.create_task(monitor.run(self._poll_intervals[monitor.cabinet_id]))
                 group.create_task(self._dispense())
         finally:
-            for cabinet in self.cabinets.values():
+            for bus in self.buses.values():
                 with contextlib.suppress(Exception):
-                    await cabinet.bus.stop()
+                    await bus.stop()
 
     async def _dispense(self) -> None:
         while True:
