@@ -144,6 +144,12 @@ class DispenseWorkflow:
                 await cabinet.run_command(dose.mailbox_id, "unlock_slot", dose.slot)
             elif mailbox.status == "rejected":
                 return self._finish(dose, "fault", actor, reason="the cabinet refused to release the drawer")
+            elif mailbox.status != "done":
+                if now >= dose.window_end:
+                    return self._finish(
+                        dose, "fault", actor, reason="the cabinet never confirmed the release"
+                    )
+                return dose
             self._crash.passed("unlock_sent")
             dose = self._store.unlocked(dose.dose_id, actor) or dose
             self._crash.passed("unlocked_recorded")

@@ -5,6 +5,7 @@ that closes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from drivers.modbus.cabinet import ModbusBus, ModbusCabinet
 from drivers.modbus.link import LinkPolicy, ModbusLink, tcp_client
 from drivers.modbus.profile import load_profile
 from edge.audit import AuditLog
+from edge.cabinet_commands import DispenseCommands
 from edge.dispensing import DispenseWorkflow
 from edge.dose_store import Dose, DoseStore
 from edge.envelopes import EnvelopeFactory
@@ -175,3 +177,38 @@ async def test_repeated_confirmation_and_unknown_slot(rig: Rig) -> None:
     assert second.identified_by == "staff:a"
     with pytest.raises(ValueError, match="slot 1 to"):
         rig.workflow.accept(Dose("d-6", "cab-1", 99, 1, SUBJECT, T0, T0 + timedelta(hours=1)), "edge")
+
+
+async def test_a_declined_dose_is_refused_before_any_release(rig: Rig) -> None:
+    rig.workflow.accept(_dose("d-7"), "edge")
+    rig.workflow.identify("d-7", "staff:nurse")
+    refused = rig.workflow.refuse("d-7", "staff:nurse")
+    assert refused is not None
+    assert (refused.state, refused.reason) == ("refused", "declined")
+    await rig.workflow.step_all()
+    assert not rig.model.is_unlocked(SLOT)
+    assert rig.workflow.refuse("d-7", "staff:nurse") == refused, "a repeat changes nothing"
+
+
+async def test_unusable_dispense_commands_are_answered_and_counted(rig: Rig) -> None:
+    rejected: list[str] = []
+    commands = DispenseCommands("home-w", "gw-1", rig.workflow, rejected.append)
+    assert commands.handle_command(b"{not json") is None
+    unknown_slot = json.dumps(
+        {
+            "command_id": "c-9",
+            "subject": SUBJECT,
+            "cabinet": "cab-1",
+            "slot": 99,
+            "window_start": T0.isoformat(),
+            "window_end": (T0 + timedelta(hours=1)).isoformat(),
+        }
+    ).encode()
+    reply = commands.handle_command(unknown_slot)
+    assert reply is not None
+    assert reply.topic == "careedge/v1/home-w/gw-1/cmd-ack/c-9"
+    answer = json.loads(reply.payload)
+    assert answer["status"] == "rejected"
+    assert answer["error"].startswith("slot 1 to ")
+    assert rejected == ["invalid_command", "unknown_cabinet_or_slot"]
+    assert rig.store.open_doses() == []

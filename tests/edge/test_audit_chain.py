@@ -180,6 +180,19 @@ def test_rows_written_in_an_outer_transaction_join_the_chain(tmp_path: Path) -> 
     assert "OK, 4 rows" in result.output
 
 
+def test_the_site_file_names_the_data_dir(tmp_path: Path) -> None:
+    _fill(tmp_path / "data", rows=2)
+    site = tmp_path / "edge.yaml"
+    site.write_text(
+        "site: {id: home-a}\nbroker: {insecure: true}\n"
+        f"gateway: {{id: gw-1, data_dir: {tmp_path / 'data'}, pseudonym_secret_file: /nonexistent}}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["audit", "verify", "--config", str(site)])
+    assert result.exit_code == 0, result.output
+    assert "OK, 2 rows" in result.output
+
+
 @pytest.mark.parametrize("args", [[], ["--data-dir", "x", "--config", "y"]])
 def test_needs_exactly_one_source(args: list[str]) -> None:
     result = CliRunner().invoke(app, ["audit", "verify", *args])
