@@ -66,8 +66,8 @@ def test_stored_once_however_often_delivered(tmp_path: Path) -> None:
         first = validate_envelope(TOPIC, _payload(_event("missed")), SITE)
         second = validate_envelope(TOPIC, _payload(_event("refill")), SITE)
         now = datetime.now(UTC)
-        store.record([first.id], [], now, [first])
-        store.record([first.id, second.id], [], now, [first, second])
+        store.record([first.id], [], now, cabinet_events=[first])
+        store.record([first.id, second.id], [], now, cabinet_events=[first, second])
         listed = store.cabinet_events(limit=10)
     finally:
         store.close()
