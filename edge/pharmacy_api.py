@@ -5,11 +5,13 @@
 known token. ``GET .../inventory`` lists every slot with the cabinet's live count, the recorded lot
 and expiry, and flags (``edge.stock``); ``POST .../refills`` ``{"cabinet", "slot"}`` opens a drawer,
 ``.../refills/{id}/record`` ``{"quantity", "added", "lot", "expiry"}`` records it after the count
-check, ``.../refills/{id}/close`` closes it. Handlers are async: they run on the daemon's loop.
+check, ``.../refills/{id}/close`` closes it; 503 when the edge database cannot store it. Handlers
+are async: they run on the daemon's loop.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from importlib import resources
@@ -22,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from careedge_common.config_cabinet import CabinetWorkflowSettings
 from drivers.contract import DeviceError
 from drivers.modbus.cabinet import CabinetSnapshot, ModbusCabinet
+from edge.outbox import OutboxError
 from edge.refills import Refill, RefillError, RefillProblem, RefillStore, RefillWorkflow, SlotStock
 from edge.staff_tokens import StaffMember, StaffTokens
 from edge.stock import stock_flags
@@ -139,6 +142,9 @@ async def _answer(response: Response, action: Any) -> dict[str, Any]:
     except RefillError as exc:
         response.status_code = PROBLEM_STATUS[exc.problem]
         return {"error": exc.problem, "detail": exc.detail, **exc.facts}
+    except (OutboxError, sqlite3.Error) as exc:
+        response.status_code = 503
+        return {"error": "storage", "detail": str(exc)}
     return _refill_document(refill)
 
 
