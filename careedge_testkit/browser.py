@@ -1,5 +1,6 @@
 """Headless Chromium for page tests: Debian's /usr/bin/chromium driven by Playwright (never a
-downloaded browser), with the flags it needs as root, and screenshots kept in docs/screens/."""
+downloaded browser), with the flags it needs as root. Screenshots go where
+``careedge_testkit.screenshots.screenshot_dir`` says (docs/screens/ only with ``make screens``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENS = Path(__file__).resolve().parents[1] / "docs" / "screens"
 VIEWPORT = {"width": 1280, "height": 800}
 """A common landscape touchscreen."""
 
@@ -43,6 +43,5 @@ def chromium(profile_dir: Path, locale: str = "zh-CN") -> Iterator[BrowserContex
             context.close()
 
 
-def shoot(page: Page, name: str, *, full_page: bool = False) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / name), full_page=full_page)
+def shoot(page: Page, folder: Path, name: str, *, full_page: bool = False) -> None:
+    page.screenshot(path=str(folder / name), full_page=full_page)

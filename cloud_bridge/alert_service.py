@@ -15,7 +15,7 @@ from typing import Any
 
 from careedge_common import topics
 from careedge_common.envelope import Envelope
-from cloud_bridge import alert_store, seq_tracking, webhook_queue
+from cloud_bridge import alert_store, cabinet_events, seq_tracking, webhook_queue
 from cloud_bridge.alert import SEVERITY_RANK, Alert, Clock, Transition
 from cloud_bridge.alert_store import AlertFilter
 from cloud_bridge.engine import AlertEngine
@@ -77,6 +77,7 @@ class AlertService:
             fresh_ids = mark_processed(db, (envelope.id for envelope in envelopes), now)
             seq_tracking.record_seqs(db, seqs, epoch_ms(now))
             fresh = [envelope for envelope in envelopes if envelope.id in fresh_ids]
+            cabinet_events.record(db, fresh)
             done = self._engine.on_envelopes(db, fresh, now)
             for state in states:
                 done.extend(self._engine.on_state(db, state, now))
@@ -115,6 +116,11 @@ class AlertService:
         """The alert and its transitions, oldest first. Raises ``AlertNotFound``."""
         with self._store.reading() as db:
             return alert_store.get_alert(db, alert_id), alert_store.transitions(db, alert_id)
+
+    def cabinet_events(self, limit: int) -> list[Envelope]:
+        """Stored cabinet events, newest first."""
+        with self._store.reading() as db:
+            return cabinet_events.newest(db, limit)
 
     def webhook_counts(self) -> dict[str, int]:
         with self._store.reading() as db:

@@ -107,7 +107,7 @@ def create_app(alerts: AlertService, health: Callable[[], Health], metrics: Brid
         limit: Annotated[int, Query(ge=1, le=MAX_ALERT_LIMIT)] = DEFAULT_ALERT_LIMIT,
     ) -> dict[str, list[dict[str, Any]]]:
         """Dispense, refill, temperature and fault events of the site's cabinets, newest first."""
-        return {"events": [event.model_dump(mode="json") for event in store.cabinet_events(limit=limit)]}
+        return {"events": [event.model_dump(mode="json") for event in alerts.cabinet_events(limit)]}
 
     @app.get("/health")
     def get_health() -> JSONResponse:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from cloud_bridge import alert_store, seq_tracking, webhook_queue
+from cloud_bridge import alert_store, cabinet_events, seq_tracking, webhook_queue
 from cloud_bridge.points import epoch_ms
 
 SCHEMA = """
@@ -64,7 +64,9 @@ class BridgeStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._migrate()
-        self._db.executescript(SCHEMA + seq_tracking.SCHEMA + alert_store.SCHEMA + webhook_queue.SCHEMA)
+        self._db.executescript(
+            SCHEMA + seq_tracking.SCHEMA + alert_store.SCHEMA + webhook_queue.SCHEMA + cabinet_events.SCHEMA
+        )
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]

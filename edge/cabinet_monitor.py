@@ -113,7 +113,12 @@ class CabinetMonitor:
 
     def _publish_excursion(self, change: Change, before: Excursion | None) -> None:
         excursion = change.excursion
-        data = {"event": "temperature_excursion", "phase": change.phase, **excursion.facts()}
+        data = {
+            "event": "temperature_excursion",
+            "phase": change.phase,
+            "ended": change.phase == "ended",
+            **excursion.facts(),
+        }
 
         def also(db: sqlite3.Connection, envelope_id: str) -> None:
             if change.phase == "started":

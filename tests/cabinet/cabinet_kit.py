@@ -136,3 +136,13 @@ def bridge_events(port: int, event: str) -> list[dict[str, Any]]:
     except OSError:
         return []
     return [e for e in reversed(events) if e["data"]["event"] == event]
+
+
+def bridge_up(port: int) -> bool:
+    """The bridge answers and its MQTT session (with its subscriptions) is up: events published
+    from now on reach it."""
+    try:
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/health", timeout=5) as response:
+            return bool(json.loads(response.read())["mqtt_connected"])
+    except OSError:
+        return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,24 @@ from typer.testing import CliRunner
 from careedge.cli import app
 from careedge_testkit.edge_api import EdgeApi
 from careedge_testkit.processes import Daemon
-from careedge_testkit.servers import Mosquitto, free_port, wait_until
-from tests.cabinet.cabinet_kit import CABINET, bridge_config, bridge_events, edge_config, simulated_cabinet
+from careedge_testkit.servers import LOOPBACK, Mosquitto, free_port, wait_until
+from tests.cabinet.cabinet_kit import (
+    CABINET,
+    bridge_config,
+    bridge_events,
+    bridge_up,
+    edge_config,
+    simulated_cabinet,
+)
+
+
+def _temperature_alerts(port: int) -> list[dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/alerts", timeout=5) as response:
+            found = json.loads(response.read())["alerts"]
+    except OSError:
+        return []
+    return [alert for alert in found if "cabinet_temperature" in json.dumps(alert)]
 
 
 def _count(port: int, event: str, count: int) -> list[dict[str, Any]] | None:
@@ -33,6 +50,7 @@ def test_excursion_across_a_restart_door_and_broken_probe(tmp_path: Path, mosqui
         config = edge_config(tmp_path, mosquitto.port, cabinet, api.port)
         edge = Daemon("edge", config).start()
         try:
+            wait_until(lambda: bridge_up(bridge_port), 20, "bridge subscribed")
             wait_until(api.up, 20, "edge API up")
             model.push_temperature("fridge", 12.0)
             (started,) = wait_until(lambda: bridge_events(bridge_port, "temperature_excursion"), 20, "start")
@@ -53,6 +71,7 @@ def test_excursion_across_a_restart_door_and_broken_probe(tmp_path: Path, mosqui
             (fault,) = wait_until(lambda: bridge_events(bridge_port, "fault"), 20, "probe fault")
             audit = [e["event"] for e in api.get("/audit?limit=50")["entries"]]
             health = api.get("/health")
+            alerts = wait_until(lambda: _temperature_alerts(bridge_port), 20, "the excursion's alert")
     assert started["data"]["phase"] == "started"
     first, ended = excursions
     assert first["id"] == started["id"], "the start was not reported again after the restart"
@@ -68,6 +87,7 @@ def test_excursion_across_a_restart_door_and_broken_probe(tmp_path: Path, mosqui
     assert all(e["device"] == CABINET for e in [*excursions, *doors, fault])
     assert audit.count("temperature_excursion") == 2
     assert health["devices"][CABINET] == "up"
+    assert alerts, "the fridge excursion raised an alert at the bridge"
     assert {"door_opened", "door_closed", "cabinet_fault"} <= set(audit)
     verify = CliRunner().invoke(app, ["audit", "verify", "--data-dir", str(tmp_path / "data")])
     assert verify.exit_code == 0, verify.output

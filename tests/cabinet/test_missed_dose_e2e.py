@@ -19,6 +19,7 @@ from tests.cabinet.cabinet_kit import (
     SUBJECT,
     bridge_config,
     bridge_events,
+    bridge_up,
     edge_config,
     midday_zone,
     simulated_cabinet,
@@ -45,6 +46,7 @@ def test_missed_dose_reaches_the_bridge_store_and_no_drawer_opens(
         document["site"]["timezone"] = zone
         write_config(config, document)
         with Daemon("bridge", bridge_config(tmp_path, mosquitto.port, bridge_port)), Daemon("edge", config):
+            wait_until(lambda: bridge_up(bridge_port), 20, "bridge subscribed")
             wait_until(edge_api.up, 20, "edge API up")
             doses = wait_until(
                 lambda: edge_api.get("/cabinet/doses")["doses"], 20, "scheduled dose on the book"

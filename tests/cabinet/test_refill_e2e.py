@@ -18,7 +18,14 @@ from careedge_testkit.edge_api import EdgeApi
 from careedge_testkit.processes import Daemon
 from careedge_testkit.servers import Mosquitto, free_port, wait_until
 from firmware_sim.cabinet.model import DEFAULT_DOSES_PER_SLOT
-from tests.cabinet.cabinet_kit import CABINET, bridge_config, bridge_events, edge_config, simulated_cabinet
+from tests.cabinet.cabinet_kit import (
+    CABINET,
+    bridge_config,
+    bridge_events,
+    bridge_up,
+    edge_config,
+    simulated_cabinet,
+)
 
 SLOT = 2
 REMOVED = 25
@@ -47,6 +54,7 @@ def test_refill_with_a_miscount_then_the_right_count(tmp_path: Path, mosquitto: 
         model = cabinet.model
         config = edge_config(tmp_path, mosquitto.port, cabinet, api.port, {"near_expiry_days": 30})
         with Daemon("bridge", bridge_config(tmp_path, mosquitto.port, bridge_port)), Daemon("edge", config):
+            wait_until(lambda: bridge_up(bridge_port), 20, "bridge subscribed")
             wait_until(api.up, 20, "edge API up")
             with pytest.raises(urllib.error.HTTPError) as refused:
                 stranger.get("/pharmacy/api/inventory")

@@ -2,7 +2,7 @@
 """The pharmacist's refill page in headless Chromium (Debian's, driven by Playwright) against a real
 edge process and the simulated cabinet on Modbus TCP: sign in with a token, see the inventory with
 its flags, refill a slot with lot and expiry, shut the drawer, see the inventory change, switch to
-English. Screenshots of each step go to docs/screens/pharmacist-*.png.
+English. Screenshots of each step: docs/screens/pharmacist-*.png (``make screens``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from playwright.sync_api import BrowserContext, expect
 from careedge_testkit.browser import chromium, shoot
 from careedge_testkit.edge_api import EdgeApi
 from careedge_testkit.processes import Daemon
+from careedge_testkit.screenshots import screenshot_dir
 from careedge_testkit.servers import Mosquitto, free_port, wait_until
 from firmware_sim.cabinet.model import DEFAULT_DOSES_PER_SLOT, CabinetModel
 from tests.cabinet.cabinet_kit import CABINET, edge_config, simulated_cabinet
@@ -49,6 +50,7 @@ def _drain(api: EdgeApi, model: CabinetModel, slot: int, keep: int, expiry: str)
 def test_sign_in_refill_a_slot_and_see_the_inventory_change(
     tmp_path: Path, mosquitto: Mosquitto, browser: BrowserContext
 ) -> None:
+    screens = screenshot_dir(tmp_path)
     token = add_pharmacist(tmp_path / "data", "张药师")
     api = EdgeApi(free_port(), token)
     today = datetime.now(UTC).date()
@@ -61,7 +63,7 @@ def test_sign_in_refill_a_slot_and_see_the_inventory_change(
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{api.port}/pharmacy")
             expect(page.get_by_role("heading", name="药柜补药")).to_be_visible()
-            shoot(page, "pharmacist-1-login.png")
+            shoot(page, screens, "pharmacist-1-login.png")
             page.locator("#token").fill("wrong")
             page.get_by_role("button", name="登录").click()
             expect(page.locator("#message")).to_have_text("令牌无效。")
@@ -71,7 +73,7 @@ def test_sign_in_refill_a_slot_and_see_the_inventory_change(
             low = page.locator(f"tr[data-slot='{LOW_SLOT}']")
             expect(low.locator(".flag.near_empty")).to_have_text("快用完")
             expect(low.locator(".flag.near_expiry")).to_have_text("快过期")
-            shoot(page, "pharmacist-2-inventory.png")
+            shoot(page, screens, "pharmacist-2-inventory.png")
 
             row = page.locator(f"tr[data-slot='{SLOT}']")
             expect(row.locator("td").nth(1)).to_have_text(str(DEFAULT_DOSES_PER_SLOT))
@@ -87,11 +89,11 @@ def test_sign_in_refill_a_slot_and_see_the_inventory_change(
             expect(page.locator("#message")).to_have_text(
                 "数量不符：药柜计数 28 剂，加上新放入的 10 剂应为 38 剂，您填写的是 39 剂。请重新清点。"
             )
-            shoot(page, "pharmacist-3-mismatch.png", full_page=True)
+            shoot(page, screens, "pharmacist-3-mismatch.png", full_page=True)
             page.locator("#quantity").fill(str(DEFAULT_DOSES_PER_SLOT + ADDED))
             page.get_by_role("button", name="记录").click()
             expect(page.locator("#message")).to_have_text("已记录。请关好抽屉后点“关闭抽屉”。")
-            shoot(page, "pharmacist-4-recorded.png", full_page=True)
+            shoot(page, screens, "pharmacist-4-recorded.png", full_page=True)
             page.get_by_role("button", name="关闭抽屉").click()
             expect(page.locator("#message")).to_have_text("抽屉还开着，请先关好。")
             model.close_drawer(SLOT)
@@ -100,10 +102,10 @@ def test_sign_in_refill_a_slot_and_see_the_inventory_change(
             expect(row.locator("td").nth(1)).to_have_text(str(DEFAULT_DOSES_PER_SLOT + ADDED))
             expect(row.locator("td").nth(2)).to_have_text("L2027-03A")
             expect(row.locator("td").nth(3)).to_have_text("2027-06-30")
-            shoot(page, "pharmacist-5-done.png", full_page=True)
+            shoot(page, screens, "pharmacist-5-done.png", full_page=True)
             page.get_by_role("button", name="English").click()
             expect(page.get_by_role("heading", name="Cabinet refills")).to_be_visible()
             expect(low.locator(".flag.near_empty")).to_have_text("running low")
             expect(page.locator("#message")).to_have_text("Refill done.")
-            shoot(page, "pharmacist-6-english.png", full_page=True)
+            shoot(page, screens, "pharmacist-6-english.png", full_page=True)
         assert model.slot_count(SLOT) == DEFAULT_DOSES_PER_SLOT + ADDED
