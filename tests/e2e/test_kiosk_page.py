@@ -18,11 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
 from careedge_common.config import Threshold
 from careedge_common.envelope import Envelope
 from careedge_common.pseudonym import Pseudonymiser
+from careedge_testkit.browser import chromium
 from careedge_testkit.mqtt_capture import MqttCapture
 from careedge_testkit.processes import Daemon, write_config
 from careedge_testkit.screenshots import screenshot_dir
@@ -30,18 +31,6 @@ from careedge_testkit.servers import Mosquitto, free_port, wait_until
 from firmware_sim.id_reader import IdReaderSimulator
 from firmware_sim.kiosk import KioskSimulator, MeasurementKind, Resident
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1280, "height": 800}
-"""A common landscape kiosk touchscreen."""
 SITE, GATEWAY, STATION = "home-p", "gw-1", "lobby"
 FACILITY = "SUNRISE_CARE"
 RESIDENT = Resident("11010519450101234X", "王", "秀英")
@@ -99,20 +88,8 @@ def _reader_up(api: int) -> bool:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[BrowserContext]:
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport=VIEWPORT,
-            has_touch=True,
-            locale="zh-CN",
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium(tmp_path / "chromium-profile") as context:
+        yield context
 
 
 def _shoot(page: Page, folder: Path, name: str) -> None:
