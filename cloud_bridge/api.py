@@ -8,6 +8,7 @@
 is not an error. ``GET /residents/status`` → ``{"residents": [{subject, colour, open_alerts,
 news2}]}`` red first: ``colour`` is the worst of the resident's open alerts and latest NEWS2
 colour; ``news2`` says ``partial`` and lists ``missing`` parameters.
+Readings and gateways: ``cloud_bridge.api_readings``. ``GET /openapi.json`` describes them all.
 ``GET /health`` → 200 when the MQTT session is up, the writer runs and
 the last sink write succeeded, else 503; the body says which part is failing.
 ``GET /cabinet-events`` → ``{"events": [cabinet_event envelope, …]}`` newest first.
@@ -31,7 +32,9 @@ from careedge_common.envelope import rfc3339
 from cloud_bridge.alert import Alert, AlertState, Severity
 from cloud_bridge.alert_service import AlertService, ResidentStatus
 from cloud_bridge.alert_store import AlertClosed, AlertFilter, AlertNotFound
+from cloud_bridge.api_readings import readings_router
 from cloud_bridge.metrics import BridgeMetrics
+from cloud_bridge.store import BridgeStore
 
 DEFAULT_ALERT_LIMIT = 100
 MAX_ALERT_LIMIT = 1000
@@ -61,8 +64,11 @@ class ActorBody(BaseModel):
     actor: str = Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$")
 
 
-def create_app(alerts: AlertService, health: Callable[[], Health], metrics: BridgeMetrics) -> FastAPI:
+def create_app(
+    alerts: AlertService, health: Callable[[], Health], metrics: BridgeMetrics, store: BridgeStore
+) -> FastAPI:
     app = FastAPI(title="CareEdge bridge", docs_url=None, redoc_url=None)
+    app.include_router(readings_router(store))
 
     @app.get("/alerts")
     def list_alerts(

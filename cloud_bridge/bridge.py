@@ -108,7 +108,9 @@ class Bridge:
         )
         self.api_url = f"http://{settings.api.host}:{settings.api.port}"
         self._api = make_api_server(
-            create_app(self.alerts, self.health, self.metrics), settings.api.host, settings.api.port
+            create_app(self.alerts, self.health, self.metrics, self._store),
+            settings.api.host,
+            settings.api.port,
         )
         self._api_thread = threading.Thread(target=self._api.run, name="bridge-api", daemon=True)
 

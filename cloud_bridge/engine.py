@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from careedge_common.config import AlertsConfig, SiteInfo
 from careedge_common.envelope import Envelope
-from cloud_bridge import alert_store, news2
+from cloud_bridge import alert_store, device_seen, news2
 from cloud_bridge.alert import Finding, Transition
 from cloud_bridge.alert_store import StoredHistory
 from cloud_bridge.events import EventRule, GatewayState, offline_finding
@@ -53,6 +53,7 @@ class AlertEngine:
         a score or trend at an earlier reading of the same resident would be outdated at once.
         """
         alert_store.insert_readings(db, envelopes)
+        device_seen.record_envelopes(db, envelopes)
         history = StoredHistory(db)
         findings = [finding for envelope in envelopes for finding in self._single(envelope)]
         newest = newest_per_resident_and_code(envelopes)
@@ -66,6 +67,7 @@ class AlertEngine:
 
     def on_state(self, db: sqlite3.Connection, state: GatewayState, now: datetime) -> list[Transition]:
         alert_store.set_gateway_online(db, state.gateway, state.online, now)
+        device_seen.record_state(db, state)
         return self._apply(db, self._events.gateway_findings(state), now)
 
     def tick(self, db: sqlite3.Connection, now: datetime) -> list[Transition]:

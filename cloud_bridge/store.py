@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from cloud_bridge import alert_store, cabinet_events, seq_tracking, webhook_queue
+from cloud_bridge import alert_store, cabinet_events, device_seen, seq_tracking, webhook_queue
 from cloud_bridge.points import epoch_ms
 
 SCHEMA = """
@@ -65,7 +65,12 @@ class BridgeStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._migrate()
         self._db.executescript(
-            SCHEMA + seq_tracking.SCHEMA + alert_store.SCHEMA + webhook_queue.SCHEMA + cabinet_events.SCHEMA
+            SCHEMA
+            + seq_tracking.SCHEMA
+            + alert_store.SCHEMA
+            + webhook_queue.SCHEMA
+            + cabinet_events.SCHEMA
+            + device_seen.SCHEMA
         )
 
     def _migrate(self) -> None:

@@ -1,0 +1,27 @@
+"""The bridge's FastAPI app over an alert service on a real SQLite store, called in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alerts_kit import Alerts, make_alerts
+from fastapi.testclient import TestClient
+
+from cloud_bridge.api import Health, create_app
+from cloud_bridge.metrics import BridgeMetrics
+
+HEALTHY = Health(True, True, True, None, 0, {})
+
+
+@contextmanager
+def api_over(tmp_path: Path, **alerts_options: Any) -> Iterator[tuple[TestClient, Alerts]]:
+    alerts = make_alerts(tmp_path, **alerts_options)
+    app = create_app(alerts.service, lambda: HEALTHY, BridgeMetrics(), alerts.store)
+    try:
+        with TestClient(app) as client:
+            yield client, alerts
+    finally:
+        alerts.close()
