@@ -8,7 +8,8 @@
 is not an error. ``GET /residents/status`` → ``{"residents": [{subject, colour, open_alerts,
 news2}]}`` red first: ``colour`` is the worst of the resident's open alerts and latest NEWS2
 colour; ``news2`` says ``partial`` and lists ``missing`` parameters.
-Readings and gateways: ``cloud_bridge.api_readings``. ``GET /openapi.json`` describes them all.
+Readings and gateways: ``cloud_bridge.api_readings``; FHIR export: ``cloud_bridge.api_fhir``.
+``GET /openapi.json`` describes them all.
 ``GET /health`` → 200 when the MQTT session is up, the writer runs and
 the last sink write succeeded, else 503; the body says which part is failing.
 ``GET /cabinet-events`` → ``{"events": [cabinet_event envelope, …]}`` newest first.
@@ -32,6 +33,7 @@ from careedge_common.envelope import rfc3339
 from cloud_bridge.alert import Alert, AlertState, Severity
 from cloud_bridge.alert_service import AlertService, ResidentStatus
 from cloud_bridge.alert_store import AlertClosed, AlertFilter, AlertNotFound
+from cloud_bridge.api_fhir import fhir_router
 from cloud_bridge.api_readings import readings_router
 from cloud_bridge.metrics import BridgeMetrics
 from cloud_bridge.store import BridgeStore
@@ -69,6 +71,7 @@ def create_app(
 ) -> FastAPI:
     app = FastAPI(title="CareEdge bridge", docs_url=None, redoc_url=None)
     app.include_router(readings_router(store))
+    app.include_router(fhir_router(store))
 
     @app.get("/alerts")
     def list_alerts(

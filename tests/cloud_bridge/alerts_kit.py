@@ -25,6 +25,7 @@ BORIS = "s-" + "b" * 32
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 CODES = {
     "systolic": ("8480-6", "mm[Hg]"),
+    "diastolic": ("8462-4", "mm[Hg]"),
     "pulse": ("8867-4", "/min"),
     "spo2": ("59408-5", "%"),
     "temperature": ("8310-5", "Cel"),
