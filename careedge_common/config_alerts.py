@@ -158,6 +158,9 @@ class ResidentRules(StrictModel):
     expected: list[ExpectedMeasurement] | None = None
     """Replace the site's daily expected measurements (an empty list: none for this resident)."""
     tags: list[Tag] = []
+    floor: str | None = Field(default=None, max_length=32)
+    """Where the nurses' dashboard places the resident's tile (e.g. "2F"); unplaced without it."""
+    room: str | None = Field(default=None, max_length=32)
 
     @field_validator("thresholds")
     @classmethod

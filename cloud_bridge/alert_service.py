@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from careedge_common import topics
 from careedge_common.envelope import Envelope
@@ -28,7 +28,9 @@ from cloud_bridge.store import BridgeStore, mark_processed
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Transition], None]
+ReadingsListener = Callable[[Sequence[Envelope]], None]
 ALL_OPEN = 100_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +58,16 @@ class AlertService:
         self._metrics = metrics
         self._topic = topics.alerts(site)
         self._listeners: list[Listener] = []
+        self._readings_listeners: list[ReadingsListener] = []
         self.clock = clock
 
     def add_listener(self, listener: Listener) -> None:
         """Called with every committed transition, on the thread that committed it."""
         self._listeners.append(listener)
+
+    def add_readings_listener(self, listener: ReadingsListener) -> None:
+        """Called with the fresh envelopes of every committed batch, after its transitions."""
+        self._readings_listeners.append(listener)
 
     def commit_batch(
         self,
@@ -82,6 +89,9 @@ class AlertService:
             for state in states:
                 done.extend(self._engine.on_state(db, state, now))
         self._announce(done)
+        if fresh:
+            for listener in self._readings_listeners:
+                _call_safely(listener, fresh)
         return len(fresh)
 
     def tick(self) -> None:
@@ -154,10 +164,15 @@ class AlertService:
             if transition.published:
                 self._publish(self._topic, transition.alert.to_json())
             for listener in self._listeners:
-                try:
-                    listener(transition)
-                except Exception:
-                    log.exception("an alert listener failed; the alert itself is stored and published")
+                _call_safely(listener, transition)
+
+
+def _call_safely(listener: Callable[[T], None], what: T) -> None:
+    """A failing view must not undo or hold up what was committed and published."""
+    try:
+        listener(what)
+    except Exception:
+        log.exception("a listener failed; what it was told about is stored and published")
 
 
 def _worst(severities: list[str], score: dict[str, Any] | None) -> str:

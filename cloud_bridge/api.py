@@ -8,7 +8,8 @@
 is not an error. ``GET /residents/status`` → ``{"residents": [{subject, colour, open_alerts,
 news2}]}`` red first: ``colour`` is the worst of the resident's open alerts and latest NEWS2
 colour; ``news2`` says ``partial`` and lists ``missing`` parameters.
-Readings and gateways: ``cloud_bridge.api_readings``; FHIR export: ``cloud_bridge.api_fhir``.
+Readings and gateways: ``cloud_bridge.api_readings``; FHIR export: ``cloud_bridge.api_fhir``;
+the nurses' dashboard and its live feed: ``cloud_bridge.dashboard``.
 ``GET /openapi.json`` describes them all.
 ``GET /health`` → 200 when the MQTT session is up, the writer runs and
 the last sink write succeeded, else 503; the body says which part is failing.
@@ -35,6 +36,7 @@ from cloud_bridge.alert_service import AlertService, ResidentStatus
 from cloud_bridge.alert_store import AlertClosed, AlertFilter, AlertNotFound
 from cloud_bridge.api_fhir import fhir_router
 from cloud_bridge.api_readings import readings_router
+from cloud_bridge.dashboard import DashboardSources, dashboard_router
 from cloud_bridge.metrics import BridgeMetrics
 from cloud_bridge.store import BridgeStore
 
@@ -67,11 +69,16 @@ class ActorBody(BaseModel):
 
 
 def create_app(
-    alerts: AlertService, health: Callable[[], Health], metrics: BridgeMetrics, store: BridgeStore
+    alerts: AlertService,
+    health: Callable[[], Health],
+    metrics: BridgeMetrics,
+    store: BridgeStore,
+    dashboard: DashboardSources,
 ) -> FastAPI:
     app = FastAPI(title="CareEdge bridge", docs_url=None, redoc_url=None)
     app.include_router(readings_router(store))
     app.include_router(fhir_router(store))
+    app.include_router(dashboard_router(dashboard))
 
     @app.get("/alerts")
     def list_alerts(

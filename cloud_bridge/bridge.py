@@ -21,8 +21,10 @@ from careedge_common.envelope import utc_now
 from cloud_bridge.alert import Clock
 from cloud_bridge.alert_service import AlertService
 from cloud_bridge.api import Health, create_app
+from cloud_bridge.dashboard import DashboardSources
 from cloud_bridge.dedupe import RecentIds
 from cloud_bridge.engine import AlertEngine
+from cloud_bridge.live_feed import LiveFeed
 from cloud_bridge.metrics import BridgeMetrics
 from cloud_bridge.pipeline import Pipeline, PipelineSettings
 from cloud_bridge.sink import open_sink
@@ -82,6 +84,9 @@ class Bridge:
             self.metrics.webhooks,
         )
         self.alerts.add_listener(lambda transition: self._webhooks.notify() if transition.routes else None)
+        self._live = LiveFeed()
+        self.alerts.add_listener(self._live.on_transition)
+        self.alerts.add_readings_listener(self._live.on_readings)
         self._pipeline = Pipeline(
             PipelineSettings(
                 site=config.site.id,
@@ -108,7 +113,13 @@ class Bridge:
         )
         self.api_url = f"http://{settings.api.host}:{settings.api.port}"
         self._api = make_api_server(
-            create_app(self.alerts, self.health, self.metrics, self._store),
+            create_app(
+                self.alerts,
+                self.health,
+                self.metrics,
+                self._store,
+                DashboardSources(self._live, config.alerts),
+            ),
             settings.api.host,
             settings.api.port,
         )
@@ -134,10 +145,11 @@ class Bridge:
     def stop(self) -> None:
         """Stop taking messages, let the writer finish or abandon its batch unacknowledged, say
         ``offline``, stop webhook delivery (what is undelivered waits in the store), disconnect,
-        stop the API and close the stores."""
+        end the dashboards' live streams, stop the API and close the stores."""
         self._pipeline.stop()
         self._webhooks.stop()
         self._subscriber.stop()
+        self._live.close()
         self._api.should_exit = True
         self._api_thread.join()
         self._close_stores()

@@ -91,6 +91,7 @@ class Alerts:
     store: BridgeStore
     clock: Clock
     published: list[dict[str, Any]] = field(default_factory=list)
+    config: AlertsConfig = field(default_factory=AlertsConfig)
 
     def feed(self, *envelopes: Envelope) -> None:
         self.service.commit_batch(envelopes, [], self.clock())
@@ -137,4 +138,4 @@ def make_alerts(
         BridgeMetrics(),
         clock,
     )
-    return Alerts(service, store, clock, published)
+    return Alerts(service, store, clock, published, config)

@@ -11,6 +11,8 @@ from alerts_kit import Alerts, make_alerts
 from fastapi.testclient import TestClient
 
 from cloud_bridge.api import Health, create_app
+from cloud_bridge.dashboard import DashboardSources
+from cloud_bridge.live_feed import LiveFeed
 from cloud_bridge.metrics import BridgeMetrics
 
 HEALTHY = Health(True, True, True, None, 0, {})
@@ -19,7 +21,9 @@ HEALTHY = Health(True, True, True, None, 0, {})
 @contextmanager
 def api_over(tmp_path: Path, **alerts_options: Any) -> Iterator[tuple[TestClient, Alerts]]:
     alerts = make_alerts(tmp_path, **alerts_options)
-    app = create_app(alerts.service, lambda: HEALTHY, BridgeMetrics(), alerts.store)
+    feed = LiveFeed()
+    sources = DashboardSources(feed, alerts.config)
+    app = create_app(alerts.service, lambda: HEALTHY, BridgeMetrics(), alerts.store, sources)
     try:
         with TestClient(app) as client:
             yield client, alerts
