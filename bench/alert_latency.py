@@ -1,0 +1,237 @@
+"""Alert latency: time from a kiosk's ACK (the edge has committed the reading) to the alert on the
+site's MQTT alerts topic, at a light and at a heavy load of readings.
+
+Runs alone: ``.venv/bin/python bench/alert_latency.py [--rates 1 1000] [--seconds 20]``. Real
+parts: Mosquitto, VictoriaMetrics, one ``careedge bridge`` process and one ``careedge edge``
+process reading HL7 kiosk simulators on pseudo-terminals. A reading here is one kiosk message (one
+envelope: a blood-pressure measurement with systolic, diastolic and pulse).
+
+Two kinds of kiosks: *load* kiosks send normal readings as fast as the target rate asks (their
+residents rarely alert), and one *probe* kiosk sends an abnormal reading for a new resident every
+``PROBE_INTERVAL_S``, so each probe raises exactly one alert whose subject names it. The latency
+of a probe is the wall-clock time from its ACK arriving at the kiosk to the ``raised`` alert for
+its subject arriving at a subscriber of the alerts topic (one machine, one clock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from careedge_common import topics
+from careedge_common.pseudonym import Pseudonymiser
+from careedge_testkit.mqtt_capture import Captured, MqttCapture
+from careedge_testkit.processes import Daemon, write_config
+from careedge_testkit.servers import Mosquitto, VictoriaMetrics, free_port, wait_until
+from firmware_sim.kiosk import DeliveryOutcome, KioskSimulator, MeasurementKind
+
+SITE, GATEWAY, FACILITY = "home-bench", "gw-1", "SUNRISE_CARE"
+PROBE_INTERVAL_S = 0.25
+PROBES_MAX = 10_000
+DEFAULT_LOAD_KIOSKS = 16
+LOAD_RESIDENTS = 200
+THRESHOLDS = [
+    {"code": "8480-6", "yellow_above": 139, "red_above": 180, "yellow_below": 90, "red_below": 70},
+    {"code": "8462-4", "yellow_above": 89, "red_above": 120, "yellow_below": 50},
+    {"code": "8867-4", "yellow_above": 100, "red_above": 130, "yellow_below": 50, "red_below": 40},
+]
+
+
+@dataclass
+class Timings:
+    acked: dict[str, float]
+    """Probe subject → wall-clock time of its kiosk's ACK."""
+    alerted: dict[str, float]
+    """Subject → wall-clock time its first ``raised`` alert reached the subscriber."""
+    lock: threading.Lock
+
+
+def _kiosk(workdir: Path, name: str, **options: Any) -> KioskSimulator:
+    return KioskSimulator(
+        kinds=[MeasurementKind.BLOOD_PRESSURE],
+        link=workdir / f"{name}.tty",
+        ack_timeout=5,
+        facility=FACILITY,
+        device_id=name.upper(),
+        max_records=1000,
+        **options,
+    )
+
+
+def _configs(
+    workdir: Path, mosquitto: Mosquitto, vm: VictoriaMetrics, kiosks: list[KioskSimulator]
+) -> tuple[Path, Path, int, int]:
+    secret = workdir / "site.key"
+    secret.write_bytes(secrets.token_bytes(32))
+    bridge_api, edge_api = free_port(), free_port()
+    common: dict[str, Any] = {
+        "site": {"id": SITE, "timezone": "Asia/Shanghai"},
+        "broker": {"insecure": True, "port": mosquitto.port, "keepalive_s": 5},
+        "alerts": {"thresholds": THRESHOLDS},
+    }
+    devices = [
+        {"id": f"kiosk-{index}", "kind": "hl7_kiosk", "port": str(kiosk.device_path), "ack_timeout_s": 3}
+        for index, kiosk in enumerate(kiosks)
+    ]
+    edge = write_config(
+        workdir / "edge.yaml",
+        {
+            **common,
+            "gateway": {
+                "id": GATEWAY,
+                "data_dir": str(workdir / "edge"),
+                "pseudonym_secret_file": str(secret),
+                "api": {"port": edge_api},
+            },
+            "devices": devices,
+        },
+    )
+    bridge = write_config(
+        workdir / "bridge.yaml",
+        {
+            **common,
+            "bridge": {
+                "client_id": "bridge-bench",
+                "sink": {"kind": "influxdb", "url": vm.url, "org": "care", "bucket": "careedge"},
+                "store_path": str(workdir / "bridge.db"),
+                "api": {"port": bridge_api},
+            },
+        },
+    )
+    return edge, bridge, bridge_api, edge_api
+
+
+def _bridge_ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return bool(json.loads(response.read()).get("mqtt_connected"))
+    except OSError:
+        return False
+
+
+def _kiosks_open(port: int, count: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return False
+    return all(f'careedge_edge_device_up{{device="kiosk-{index}"}} 1.0' in text for index in range(count))
+
+
+def run(
+    rate: float, seconds: float, load_kiosks: int, mosquitto: Mosquitto, vm: VictoriaMetrics
+) -> dict[str, Any]:
+    """One run at ``rate`` readings per second (load and probes together), in its own directory."""
+    workdir = Path(tempfile.mkdtemp(prefix="careedge-alert-latency-"))
+    timings = Timings({}, {}, threading.Lock())
+    probe_rate = 1 / PROBE_INTERVAL_S
+    load_rate = max(rate - probe_rate, 0.0)
+    load_kiosks = load_kiosks if load_rate > 0 else 0
+    pseudonyms: dict[str, str] = {}
+
+    def probe_acked(outcome: DeliveryOutcome) -> None:
+        if outcome.acknowledged:
+            subject = pseudonyms[outcome.record.resident_id]
+            with timings.lock:
+                timings.acked.setdefault(subject, time.time())
+
+    def alert_arrived(message: Captured) -> None:
+        alert = json.loads(message.payload)
+        if alert["transition"] == "raised" and alert["subject"]:
+            with timings.lock:
+                timings.alerted.setdefault(alert["subject"], time.time())
+
+    probe = _kiosk(
+        workdir,
+        "probe",
+        residents=PROBES_MAX,
+        interval=PROBE_INTERVAL_S if rate >= probe_rate else 1 / rate,
+        abnormal=1.0,
+        seed=7,
+        on_delivery=probe_acked,
+    )
+    loads = [
+        _kiosk(
+            workdir,
+            f"load{index}",
+            residents=LOAD_RESIDENTS,
+            interval=load_kiosks / load_rate,
+            abnormal=0.0,
+            seed=index,
+        )
+        for index in range(load_kiosks)
+    ]
+    kiosks = [probe, *loads]
+    try:
+        for kiosk in kiosks:
+            kiosk.open()
+        edge_config, bridge_config, bridge_api, edge_api = _configs(workdir, mosquitto, vm, kiosks)
+        pseudonymiser = Pseudonymiser((workdir / "site.key").read_bytes())
+        pseudonyms.update(
+            {
+                resident.resident_id: pseudonymiser.subject(resident.resident_id, FACILITY)
+                for resident in probe.residents
+            }
+        )
+        with (
+            MqttCapture(mosquitto.port, [topics.alerts(SITE)], on_message=alert_arrived),
+            Daemon("bridge", bridge_config),
+            Daemon("edge", edge_config),
+        ):
+            wait_until(lambda: _bridge_ready(bridge_api), 30, "the bridge up")
+            wait_until(lambda: _kiosks_open(edge_api, len(kiosks)), 30, "the edge's kiosk ports open")
+            started = time.monotonic()
+            for kiosk in kiosks:
+                kiosk.start()
+            time.sleep(seconds)
+            for kiosk in kiosks:
+                kiosk.stop()
+            elapsed = time.monotonic() - started
+            wait_until(lambda: set(timings.acked) <= set(timings.alerted), 30, "every probe's alert")
+            sent = sum(len(kiosk.acknowledged) for kiosk in loads) + len(timings.acked)
+    finally:
+        for kiosk in kiosks:
+            kiosk.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    latencies = sorted(timings.alerted[subject] - acked for subject, acked in timings.acked.items())
+    return {
+        "target": rate,
+        "achieved": sent / elapsed,
+        "probes": len(latencies),
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))] * 1000,
+        "max_ms": latencies[-1] * 1000,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rates", type=float, nargs="+", default=[1, 1000], help="readings per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="sending time per rate")
+    parser.add_argument("--load-kiosks", type=int, default=DEFAULT_LOAD_KIOSKS)
+    args = parser.parse_args(argv)
+    with Mosquitto() as mosquitto, VictoriaMetrics() as vm:
+        for rate in args.rates:
+            result = run(rate, args.seconds, args.load_kiosks, mosquitto, vm)
+            print(
+                f"target {result['target']:,.0f} readings/s, achieved {result['achieved']:,.1f}: "
+                f"{result['probes']} probe alerts, p50 {result['p50_ms']:.1f} ms, "
+                f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
