@@ -6,29 +6,36 @@ page's event stream open does not hang."""
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import paho.mqtt.client as mqtt
 import pytest
-from cloud_bridge_kit import PULSE, SYSTOLIC, TestClient, envelope, site_config, vitals_topic
+from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import BrowserContext, Page, expect
 
+from careedge_common import topics
 from careedge_common.config import SiteConfig
-from careedge_testkit.browser import chromium, screenshots_dir, shoot
-from careedge_testkit.servers import Mosquitto, wait_until
+from careedge_common.envelope import new_event_id, rfc3339
+from careedge_testkit.browser import chromium
+from careedge_testkit.screenshots import screenshot_dir
+from careedge_testkit.servers import LOOPBACK, Mosquitto, free_port, wait_until
 from cloud_bridge.bridge import Bridge
 
 pytestmark = pytest.mark.e2e
 
+SITE, GATEWAY, DEVICE = "site-d", "gw-1", "kiosk-1"
 ANNA, BORIS, CHEN = ("s-" + letter * 32 for letter in "abc")
 PLACES = {ANNA: ("2F", "201"), BORIS: ("2F", "202"), CHEN: ("3F", "301")}
 RED = "rgb(179, 20, 27)"
 """The page's --red: the left bar of a red tile."""
 STOP_TIMEOUT_S = 15.0
+Publish = Callable[[dict[str, Any]], None]
 
 
 @pytest.fixture
@@ -38,11 +45,69 @@ def browser(tmp_path: Path) -> Iterator[BrowserContext]:
 
 
 def _config(tmp_path: Path, mosquitto: Mosquitto) -> SiteConfig:
-    document: dict[str, Any] = site_config(tmp_path, mosquitto).model_dump(mode="json")
-    document["alerts"]["rules"] = {
-        "residents": {subject: {"floor": floor, "room": room} for subject, (floor, room) in PLACES.items()}
+    return SiteConfig.model_validate(
+        {
+            "site": {"id": SITE},
+            "broker": {"insecure": True, "host": LOOPBACK, "port": mosquitto.port, "keepalive_s": 10},
+            "bridge": {
+                "client_id": "bridge-dashboard",
+                "sink": {"kind": "sqlite", "path": str(tmp_path / "points.db")},
+                "store_path": str(tmp_path / "bridge.db"),
+                "api": {"port": free_port()},
+                "batch_wait_ms": 20,
+            },
+            "alerts": {
+                "thresholds": [
+                    {
+                        "code": "8480-6",
+                        "yellow_above": 140,
+                        "red_above": 180,
+                        "yellow_below": 100,
+                        "red_below": 90,
+                    }
+                ],
+                "rules": {
+                    "residents": {s: {"floor": floor, "room": room} for s, (floor, room) in PLACES.items()}
+                },
+            },
+        }
+    )
+
+
+def _reading(subject: str, at: datetime, systolic: float, pulse: float) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "id": new_event_id(),
+        "seq": 1,
+        "boot": 1,
+        "site": SITE,
+        "gateway": GATEWAY,
+        "device": DEVICE,
+        "type": "observation",
+        "measured_at": rfc3339(at),
+        "received_at": rfc3339(at),
+        "subject": subject,
+        "obs": [
+            {"code": "8480-6", "name": "Systolic blood pressure", "value": systolic, "unit": "mm[Hg]"},
+            {"code": "8867-4", "name": "Heart rate", "value": pulse, "unit": "/min"},
+        ],
     }
-    return SiteConfig.model_validate(document)
+
+
+@pytest.fixture
+def gateway(mosquitto: Mosquitto) -> Iterator[Publish]:
+    """Publishes envelopes on the kiosk's vitals topic at QoS 1, as a gateway does."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-{new_event_id()}", protocol=mqtt.MQTTv5)
+    client.connect(LOOPBACK, mosquitto.port)
+    client.loop_start()
+    topic = topics.vitals(SITE, GATEWAY, DEVICE)
+
+    def publish(document: dict[str, Any]) -> None:
+        client.publish(topic, json.dumps(document), qos=1).wait_for_publish(5)
+
+    yield publish
+    client.disconnect()
+    client.loop_stop()
 
 
 def _tile(page: Page, subject: str) -> Any:
@@ -57,9 +122,9 @@ def _stop_promptly(bridge: Bridge) -> None:
 
 
 def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
-    tmp_path: Path, mosquitto: Mosquitto, gateway: TestClient, browser: BrowserContext
+    tmp_path: Path, mosquitto: Mosquitto, gateway: Publish, browser: BrowserContext
 ) -> None:
-    screens = screenshots_dir(tmp_path)
+    screens = screenshot_dir(tmp_path)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
     earlier = [(start + timedelta(hours=hour), systolic) for hour, systolic in ((0, 128), (2, 146), (4, 135))]
     bridge = Bridge(_config(tmp_path, mosquitto))
@@ -67,9 +132,7 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
     try:
         wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
         for at, systolic in earlier:
-            gateway.publish(
-                vitals_topic(), envelope((SYSTOLIC, systolic), (PULSE, 72), measured_at=at, subject=ANNA)
-            )
+            gateway(_reading(ANNA, at, systolic, 72))
         api = httpx.Client(base_url=bridge.api_url)
         wait_until(
             lambda: (
@@ -89,10 +152,10 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
         expect(page.locator("#trend svg circle.point")).to_have_count(3)
         expect(page.locator("#trend svg rect.band-red")).to_have_count(2)
         page.evaluate("window.notReloaded = true")
-        shoot(page, screens, "dashboard-1-green.png")
+        page.screenshot(path=str(screens / "dashboard-1-green.png"))
 
-        red = envelope((SYSTOLIC, 196), (PULSE, 88), subject=ANNA)
-        gateway.publish(vitals_topic(), red)
+        red = _reading(ANNA, datetime.now(UTC).replace(microsecond=0), 196, 88)
+        gateway(red)
 
         expect(_tile(page, ANNA)).to_have_attribute("data-colour", "red")
         expect(_tile(page, ANNA)).to_have_css("border-left-color", RED)
@@ -105,7 +168,7 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
         )
         assert plotted == [128, 146, 135, 196]
         assert page.evaluate("window.notReloaded") is True
-        shoot(page, screens, "dashboard-2-red.png")
+        page.screenshot(path=str(screens / "dashboard-2-red.png"))
 
         page.locator("#actor").fill("nurse.li")
         row.locator("button.ack").click()
@@ -116,12 +179,12 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
         assert stored["alert"]["state"] == "acknowledged"
         assert stored["transitions"][-1]["actor"] == "nurse.li"
         assert red["id"] in stored["alert"]["reading_ids"]
-        shoot(page, screens, "dashboard-3-acknowledged.png")
+        page.screenshot(path=str(screens / "dashboard-3-acknowledged.png"))
 
         page.locator("#lang").click()
         expect(page.locator("#title")).to_have_text("Nurses' dashboard")
         expect(row.locator(".state")).to_have_text("acknowledged")
-        shoot(page, screens, "dashboard-4-english.png")
+        page.screenshot(path=str(screens / "dashboard-4-english.png"))
         api.close()
     finally:
         _stop_promptly(bridge)
