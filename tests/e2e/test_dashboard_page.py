@@ -6,7 +6,6 @@ page's event stream open does not hang."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from careedge_common import topics
 from careedge_common.config import SiteConfig
-from careedge_common.envelope import new_event_id, rfc3339
+from careedge_common.envelope import Envelope, Observation, new_event_id
 from careedge_testkit.browser import chromium
 from careedge_testkit.screenshots import screenshot_dir
 from careedge_testkit.servers import LOOPBACK, Mosquitto, free_port, wait_until
@@ -35,7 +34,7 @@ PLACES = {ANNA: ("2F", "201"), BORIS: ("2F", "202"), CHEN: ("3F", "301")}
 RED = "rgb(179, 20, 27)"
 """The page's --red: the left bar of a red tile."""
 STOP_TIMEOUT_S = 15.0
-Publish = Callable[[dict[str, Any]], None]
+Publish = Callable[[Envelope], None]
 
 
 @pytest.fixture
@@ -74,24 +73,16 @@ def _config(tmp_path: Path, mosquitto: Mosquitto) -> SiteConfig:
     )
 
 
-def _reading(subject: str, at: datetime, systolic: float, pulse: float) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "id": new_event_id(),
-        "seq": 1,
-        "boot": 1,
-        "site": SITE,
-        "gateway": GATEWAY,
-        "device": DEVICE,
-        "type": "observation",
-        "measured_at": rfc3339(at),
-        "received_at": rfc3339(at),
-        "subject": subject,
-        "obs": [
-            {"code": "8480-6", "name": "Systolic blood pressure", "value": systolic, "unit": "mm[Hg]"},
-            {"code": "8867-4", "name": "Heart rate", "value": pulse, "unit": "/min"},
-        ],
-    }
+def _reading(subject: str, at: datetime, systolic: float, pulse: float) -> Envelope:
+    observations = [
+        Observation(code="8480-6", name="Systolic blood pressure", value=systolic, unit="mm[Hg]"),
+        Observation(code="8867-4", name="Heart rate", value=pulse, unit="/min"),
+    ]
+    where = {"site": SITE, "gateway": GATEWAY, "device": DEVICE}
+    return Envelope(
+        id=new_event_id(), seq=1, boot=1, type="observation", measured_at=at, received_at=at,
+        subject=subject, obs=observations, **where,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -102,8 +93,8 @@ def gateway(mosquitto: Mosquitto) -> Iterator[Publish]:
     client.loop_start()
     topic = topics.vitals(SITE, GATEWAY, DEVICE)
 
-    def publish(document: dict[str, Any]) -> None:
-        client.publish(topic, json.dumps(document), qos=1).wait_for_publish(5)
+    def publish(envelope: Envelope) -> None:
+        client.publish(topic, envelope.model_dump_json(), qos=1).wait_for_publish(5)
 
     yield publish
     client.disconnect()
@@ -178,7 +169,7 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
         stored = api.get(f"/alerts/{alert_id}").json()
         assert stored["alert"]["state"] == "acknowledged"
         assert stored["transitions"][-1]["actor"] == "nurse.li"
-        assert red["id"] in stored["alert"]["reading_ids"]
+        assert red.id in stored["alert"]["reading_ids"]
         page.screenshot(path=str(screens / "dashboard-3-acknowledged.png"))
 
         page.locator("#lang").click()
