@@ -16,12 +16,12 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
 
 from careedge_common import topics
 from careedge_common.config import SiteConfig
 from careedge_common.envelope import Envelope, Observation, new_event_id
-from careedge_testkit.browser import chromium
+from careedge_testkit.browser import chromium, shoot
 from careedge_testkit.screenshots import screenshot_dir
 from careedge_testkit.servers import LOOPBACK, Mosquitto, free_port, wait_until
 from cloud_bridge.bridge import Bridge
@@ -34,12 +34,14 @@ PLACES = {ANNA: ("2F", "201"), BORIS: ("2F", "202"), CHEN: ("3F", "301")}
 RED = "rgb(179, 20, 27)"
 """The page's --red: the left bar of a red tile."""
 STOP_TIMEOUT_S = 15.0
+DESK_SCREEN: ViewportSize = {"width": 1400, "height": 1000}
+"""A nurses' station monitor, wider than the kiosk's touchscreen."""
 Publish = Callable[[Envelope], None]
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[BrowserContext]:
-    with chromium(tmp_path / "chromium-profile", {"width": 1400, "height": 1000}) as context:
+    with chromium(tmp_path / "chromium-profile") as context:
         yield context
 
 
@@ -134,6 +136,7 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
         )
 
         page = browser.new_page()
+        page.set_viewport_size(DESK_SCREEN)
         page.goto(f"{bridge.api_url}/dashboard")
         expect(page.locator("#title")).to_have_text("护士站看板")
         expect(page.locator("#live")).to_have_text("实时")
@@ -143,7 +146,7 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
         expect(page.locator("#trend svg circle.point")).to_have_count(3)
         expect(page.locator("#trend svg rect.band-red")).to_have_count(2)
         page.evaluate("window.notReloaded = true")
-        page.screenshot(path=str(screens / "dashboard-1-green.png"))
+        shoot(page, screens, "dashboard-1-green.png")
 
         red = _reading(ANNA, datetime.now(UTC).replace(microsecond=0), 196, 88)
         gateway(red)
@@ -159,7 +162,7 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
         )
         assert plotted == [128, 146, 135, 196]
         assert page.evaluate("window.notReloaded") is True
-        page.screenshot(path=str(screens / "dashboard-2-red.png"))
+        shoot(page, screens, "dashboard-2-red.png")
 
         page.locator("#actor").fill("nurse.li")
         row.locator("button.ack").click()
@@ -170,12 +173,12 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
         assert stored["alert"]["state"] == "acknowledged"
         assert stored["transitions"][-1]["actor"] == "nurse.li"
         assert red.id in stored["alert"]["reading_ids"]
-        page.screenshot(path=str(screens / "dashboard-3-acknowledged.png"))
+        shoot(page, screens, "dashboard-3-acknowledged.png")
 
         page.locator("#lang").click()
         expect(page.locator("#title")).to_have_text("Nurses' dashboard")
         expect(row.locator(".state")).to_have_text("acknowledged")
-        page.screenshot(path=str(screens / "dashboard-4-english.png"))
+        shoot(page, screens, "dashboard-4-english.png")
         api.close()
     finally:
         _stop_promptly(bridge)
