@@ -1,0 +1,1 @@
+"""Chaos runs: a care home and its cloud under SIGKILL, SIGSTOP and link cuts, then reconciled."""

@@ -1,0 +1,201 @@
+"""One care home and its cloud on loopback, every part a real process that can be killed.
+
+Kiosk simulators on pseudo-terminals feed one edge daemon; the edge reaches Mosquitto through a
+``LinkProxy`` (its uplink, which can be cut); bridges on one MQTT v5 shared subscription share one
+relational store and write to VictoriaMetrics. Each bridge keeps a stable client ID, because
+Mosquitto 2.0 holds a dead shared-subscription member's messages in its session until that same
+client reconnects.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from careedge_common.pseudonym import Pseudonymiser
+from careedge_testkit.chaos.proxy import LinkProxy
+from careedge_testkit.processes import Daemon, write_config
+from careedge_testkit.servers import LOOPBACK, Mosquitto, VictoriaMetrics, free_port, wait_until
+from firmware_sim.kiosk import KioskSimulator
+
+SITE, GATEWAY = "home-chaos", "gw-1"
+FACILITY = "SUNRISE_CARE"
+"""The kiosks' assigning authority in PID-3.4, part of each pseudonym's input."""
+BRIDGES = ("bridge-a", "bridge-b")
+RESIDENTS_PER_KIOSK = 200
+"""A home's worth: a resident's turn at a kiosk comes round only after minutes, so no two readings
+share a store key (resident, code, second)."""
+KIOSK_INTERVAL_S = 0.1
+KIOSK_ACK_TIMEOUT_S = 2.0
+KIOSK_RESEND_BACKOFF_S = 0.2
+KIOSK_MAX_RESENDS = 1_000_000
+"""The kiosk keeps resending through any outage, so every message ends acknowledged."""
+STARTUP_TIMEOUT_S = 60.0
+HTTP_TIMEOUT_S = 2.0
+SINK_TIMEOUT_MS = 2000
+"""Short, so a paused time-series server makes writes fail and be retried, not just wait."""
+THRESHOLDS = [
+    {"code": "8480-6", "yellow_above": 139, "red_above": 180},
+    {"code": "59408-5", "yellow_below": 94, "red_below": 90},
+]
+
+
+class ChaosSite:
+    """Starts every part on ``start`` (kiosks sending, edge and bridges connected) and stops them all,
+    whatever state they were left in, on ``stop``."""
+
+    def __init__(
+        self, workdir: Path, *, seed: int, kiosks: int = 2, bridges: Sequence[str] = BRIDGES
+    ) -> None:
+        self.workdir = workdir
+        self.bridge_names = tuple(bridges)
+        self._stack = ExitStack()
+        secret = workdir / "site.key"
+        secret.write_bytes(secrets.token_bytes(32))
+        self.pseudonymiser = Pseudonymiser(secret.read_bytes())
+        self._secret = secret
+        self.outbox_path = workdir / "edge" / "edge.db"
+        self.store_path = workdir / "shared" / "bridge.db"
+        self.kiosks = {
+            f"kiosk-{index + 1}": KioskSimulator(
+                residents=RESIDENTS_PER_KIOSK,
+                interval=KIOSK_INTERVAL_S,
+                seed=seed * 100 + index,
+                link=workdir / f"kiosk-{index + 1}.tty",
+                ack_timeout=KIOSK_ACK_TIMEOUT_S,
+                resend_backoff=KIOSK_RESEND_BACKOFF_S,
+                max_resends=KIOSK_MAX_RESENDS,
+                facility=FACILITY,
+            )
+            for index in range(kiosks)
+        }
+        self.broker = Mosquitto()
+        self.tsdb = VictoriaMetrics()
+        self.uplink = LinkProxy(self.broker.port)
+        self.edge_api = free_port()
+        self.bridge_apis = {name: free_port() for name in self.bridge_names}
+        self.edge = Daemon("edge", self._edge_config())
+        self.bridges = {name: Daemon("bridge", self._bridge_config(name)) for name in self.bridge_names}
+
+    def start(self) -> Self:
+        try:
+            self._stack.enter_context(self.broker)
+            self._stack.enter_context(self.tsdb)
+            self._stack.enter_context(self.uplink)
+            for kiosk in self.kiosks.values():
+                self._stack.enter_context(kiosk)
+            for bridge in self.bridges.values():
+                self._stack.enter_context(bridge)
+            self._stack.enter_context(self.edge)
+            wait_until(self.all_connected, STARTUP_TIMEOUT_S, "edge and bridges connected")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Resume a paused server first: a stopped process cannot act on SIGTERM."""
+        if self.tsdb.process is not None and self.tsdb.process.poll() is None:
+            self.tsdb.resume()
+        self._stack.close()
+        for daemon in (self.edge, *self.bridges.values()):
+            daemon.kill()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
+
+    def all_connected(self) -> bool:
+        return self.edge_connected() and all(self.bridge_connected(name) for name in self.bridge_names)
+
+    def edge_connected(self) -> bool:
+        return bool(self._health(self.edge_api).get("mqtt_connected"))
+
+    def bridge_connected(self, name: str) -> bool:
+        return bool(self._health(self.bridge_apis[name]).get("mqtt_connected"))
+
+    def bridge_metric(self, name: str, sample: str) -> float | None:
+        """A sample's value from a bridge's /metrics, None when the bridge does not answer."""
+        try:
+            text = _get(self.bridge_apis[name], "/metrics").decode()
+        except OSError:
+            return None
+        return sum(
+            found.value
+            for family in text_string_to_metric_families(text)
+            for found in family.samples
+            if found.name == sample
+        )
+
+    def _health(self, port: int) -> dict[str, Any]:
+        """The health document whatever the status code (503 still says which part is failing)."""
+        try:
+            body = _get(port, "/health")
+        except urllib.error.HTTPError as error:
+            body = error.read()
+        except OSError:
+            return {}
+        document = json.loads(body)
+        return document if isinstance(document, dict) else {}
+
+    def _common(self, broker_port: int) -> dict[str, Any]:
+        return {
+            "site": {"id": SITE, "timezone": "Asia/Shanghai"},
+            "broker": {"port": broker_port, "keepalive_s": 5},
+            "alerts": {"thresholds": THRESHOLDS},
+        }
+
+    def _edge_config(self) -> Path:
+        return write_config(
+            self.workdir / "edge.yaml",
+            {
+                **self._common(self.uplink.port),
+                "gateway": {
+                    "id": GATEWAY,
+                    "data_dir": str(self.outbox_path.parent),
+                    "pseudonym_secret_file": str(self._secret),
+                    "api": {"port": self.edge_api},
+                },
+                "devices": [
+                    {"id": device, "kind": "hl7_kiosk", "port": str(kiosk.device_path), "ack_timeout_s": 3}
+                    for device, kiosk in self.kiosks.items()
+                ],
+            },
+        )
+
+    def _bridge_config(self, name: str) -> Path:
+        return write_config(
+            self.workdir / f"{name}.yaml",
+            {
+                **self._common(self.broker.port),
+                "bridge": {
+                    "client_id": name,
+                    "sink": {
+                        "kind": "influxdb",
+                        "url": self.tsdb.url,
+                        "org": "district",
+                        "bucket": "careedge",
+                        "timeout_ms": SINK_TIMEOUT_MS,
+                    },
+                    "store_path": str(self.store_path),
+                    "api": {"port": self.bridge_apis[name]},
+                    "batch_wait_ms": 20,
+                },
+            },
+        )
+
+
+def _get(port: int, path: str) -> bytes:
+    with urllib.request.urlopen(f"http://{LOOPBACK}:{port}{path}", timeout=HTTP_TIMEOUT_S) as response:
+        return bytes(response.read())
