@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench schema screens
+.PHONY: demo test lint typecheck unit bench schema screens chaos
 
 $(INSTALLED): pyproject.toml
 	scripts/ensure-system-packages.sh
@@ -22,6 +22,11 @@ test: $(INSTALLED)
 	$(BIN)/mypy
 	$(BIN)/careedge config validate config/examples/*.yaml
 	$(BIN)/pytest
+
+# The full chaos run (over a hundred SIGKILLs, about a quarter of an hour); `make test` runs a short one.
+chaos: $(INSTALLED)
+	scripts/ensure-system-packages.sh --test-servers
+	$(BIN)/python -m careedge_testkit.chaos --profile full --report docs/reliability.md --command "make chaos"
 
 schema: $(INSTALLED)
 	$(BIN)/careedge config schema --output config/site-config.schema.json

@@ -20,6 +20,15 @@ a kiosk got acknowledged against VictoriaMetrics (export API), the bridges' rela
 (processed envelopes, alerts) and the edge's outbox (which envelope carried which reading)."""
 
 
+TALLY_ROWS = (
+    ("careedge_bridge_duplicates_total", "re-deliveries the bridges dropped as already processed"),
+    ("careedge_bridge_replays_requested_total", "replays the bridges asked for (seq gaps)"),
+    ("careedge_edge_replayed_total", "envelopes the edge published again (asked, or above the watermark)"),
+    ("careedge_bridge_seq_gaps_given_up_total", "seq gaps the bridges gave up on"),
+)
+"""Counters from the daemons' /metrics, summed over their lives."""
+
+
 def render(result: ChaosResult, command: str) -> str:
     outcome = result.reconciliation
     kinds = result.by_kind
@@ -56,8 +65,7 @@ def render(result: ChaosResult, command: str) -> str:
         f"| points stored whose acknowledgement the kiosk did not hear (at least once) "
         f"| {outcome.stored_unacknowledged} |",
         f"| points no envelope of the outbox explains | {outcome.unexplained} |",
-        f"| re-deliveries the bridges dropped as already processed (their metrics) "
-        f"| {result.redeliveries_dropped} |",
+        *(f"| {what} | {result.tallies.get(sample, 0)} |" for sample, what in TALLY_ROWS),
         f"| daemons that exited without being killed | {sum(result.unplanned_exits.values())} |",
         f"| delivery settled before the deadline | {'yes' if result.settled else 'no'} |",
         "",

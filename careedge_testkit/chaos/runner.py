@@ -22,7 +22,15 @@ from careedge_testkit.chaos.site import FACILITY, SITE, ChaosSite
 from careedge_testkit.processes import Daemon
 from careedge_testkit.servers import wait_until
 
-REDELIVERED_SAMPLE = "careedge_bridge_duplicates_total"
+TALLIED: dict[str, tuple[str, ...]] = {
+    EDGE: ("careedge_edge_replayed_total",),
+    "bridge": (
+        "careedge_bridge_duplicates_total",
+        "careedge_bridge_replays_requested_total",
+        "careedge_bridge_seq_gaps_given_up_total",
+    ),
+}
+"""Counters summed over every life of each daemon: read just before each kill and at the end."""
 SETTLE_POLL_S = 0.2
 
 
@@ -55,8 +63,8 @@ class ChaosResult:
     """Kiosk transmissions, resends through outages included."""
     reconciliation: Reconciliation
     broker_kill_losses: BrokerKillLosses
-    redeliveries_dropped: int
-    """Envelopes the bridges received again and dropped as already processed (their metrics)."""
+    tallies: Mapping[str, int]
+    """``TALLIED`` counters summed over the daemons' lives (a counter dies with its process)."""
     unplanned_exits: Mapping[str, int]
     settled: bool
     """The outbox drained and every envelope in it was processed before ``settle_s`` ran out."""
@@ -77,7 +85,7 @@ class _Books:
 
     records: list[FaultRecord] = field(default_factory=list)
     unplanned_exits: Counter[str] = field(default_factory=Counter)
-    redeliveries_dropped: float = 0.0
+    tallies: Counter[str] = field(default_factory=Counter)
     down: set[str] = field(default_factory=set)
 
 
@@ -108,8 +116,8 @@ class ChaosRunner:
         for kiosk in self._site.kiosks.values():
             kiosk.stop()
         settled = self._settle()
-        for name in self._site.bridge_names:
-            self._count_redeliveries(name)
+        for daemon in (EDGE, *self._site.bridge_names):
+            self._tally(daemon)
         return self._result(settled, time.monotonic() - started)
 
     def _timeline(self) -> list[tuple[float, bool, Fault]]:
@@ -121,8 +129,8 @@ class ChaosRunner:
     def _begin(self, fault: Fault) -> None:
         site = self._site
         actions: dict[FaultKind, Callable[[], None]] = {
-            FaultKind.EDGE_KILL: site.edge.kill,
-            FaultKind.BRIDGE_KILL: lambda: self._kill_bridge(fault.target),
+            FaultKind.EDGE_KILL: lambda: self._kill(EDGE, site.edge),
+            FaultKind.BRIDGE_KILL: lambda: self._kill(fault.target, site.bridges[fault.target]),
             FaultKind.BROKER_KILL: site.broker.kill,
             FaultKind.TSDB_PAUSE: site.tsdb.pause,
             FaultKind.LINK_CUT: site.uplink.cut,
@@ -146,15 +154,14 @@ class ChaosRunner:
             if record.fault is fault:
                 record.ended = time.time()
 
-    def _kill_bridge(self, name: str) -> None:
-        self._count_redeliveries(name)
-        self._site.bridges[name].kill()
+    def _kill(self, name: str, daemon: Daemon) -> None:
+        self._tally(name)
+        daemon.kill()
 
-    def _count_redeliveries(self, name: str) -> None:
-        """Counters die with the process: read them just before a kill and at the end."""
-        value = self._site.bridge_metric(name, REDELIVERED_SAMPLE)
-        if value is not None:
-            self._books.redeliveries_dropped += value
+    def _tally(self, daemon: str) -> None:
+        samples = TALLIED[EDGE if daemon == EDGE else "bridge"]
+        for sample, value in self._site.metrics(daemon, samples).items():
+            self._books.tallies[sample] += int(value)
 
     def _restart_unplanned_exits(self) -> None:
         site = self._site
@@ -211,7 +218,7 @@ class ChaosRunner:
             transmissions=sum(c.sent for c in counters),
             reconciliation=result,
             broker_kill_losses=self._broker_kill_losses(result.lost, ledger),
-            redeliveries_dropped=int(self._books.redeliveries_dropped),
+            tallies=dict(self._books.tallies),
             unplanned_exits=dict(self._books.unplanned_exits),
             settled=settled,
             duration_s=duration_s,

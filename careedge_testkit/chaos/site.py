@@ -13,7 +13,7 @@ import json
 import secrets
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from careedge_common.pseudonym import Pseudonymiser
 from careedge_testkit.chaos.proxy import LinkProxy
+from careedge_testkit.chaos.schedule import EDGE
 from careedge_testkit.processes import Daemon, write_config
 from careedge_testkit.servers import LOOPBACK, Mosquitto, VictoriaMetrics, free_port, wait_until
 from firmware_sim.kiosk import KioskSimulator
@@ -43,6 +44,11 @@ STARTUP_TIMEOUT_S = 60.0
 HTTP_TIMEOUT_S = 2.0
 SINK_TIMEOUT_MS = 2000
 """Short, so a paused time-series server makes writes fail and be retried, not just wait."""
+GAP_GRACE_S = 2.0
+"""Bridges ask for a replay of a missing seq this soon (DESIGN §4), and the edge publishes again
+what is still above the watermark after ``TAIL_GRACE_S``: short, so a run settles in seconds."""
+REPLAY_RETRY_S = 4.0
+TAIL_GRACE_S = 4.0
 THRESHOLDS = [
     {"code": "8480-6", "yellow_above": 139, "red_above": 180},
     {"code": "59408-5", "yellow_below": 94, "red_below": 90},
@@ -125,18 +131,21 @@ class ChaosSite:
     def bridge_connected(self, name: str) -> bool:
         return bool(self._health(self.bridge_apis[name]).get("mqtt_connected"))
 
-    def bridge_metric(self, name: str, sample: str) -> float | None:
-        """A sample's value from a bridge's /metrics, None when the bridge does not answer."""
+    def metrics(self, daemon: str, samples: Iterable[str]) -> dict[str, float]:
+        """Each sample's value (summed over its labels) from the edge's or a bridge's /metrics;
+        empty when the daemon does not answer."""
+        port = self.edge_api if daemon == EDGE else self.bridge_apis[daemon]
         try:
-            text = _get(self.bridge_apis[name], "/metrics").decode()
+            text = _get(port, "/metrics").decode()
         except OSError:
-            return None
-        return sum(
-            found.value
-            for family in text_string_to_metric_families(text)
-            for found in family.samples
-            if found.name == sample
-        )
+            return {}
+        wanted = set(samples)
+        values = dict.fromkeys(wanted, 0.0)
+        for family in text_string_to_metric_families(text):
+            for found in family.samples:
+                if found.name in wanted:
+                    values[found.name] += found.value
+        return values
 
     def _health(self, port: int) -> dict[str, Any]:
         """The health document whatever the status code (503 still says which part is failing)."""
@@ -166,6 +175,7 @@ class ChaosSite:
                     "data_dir": str(self.outbox_path.parent),
                     "pseudonym_secret_file": str(self._secret),
                     "api": {"port": self.edge_api},
+                    "replay": {"tail_grace_s": TAIL_GRACE_S},
                 },
                 "devices": [
                     {"id": device, "kind": "hl7_kiosk", "port": str(kiosk.device_path), "ack_timeout_s": 3}
@@ -191,6 +201,7 @@ class ChaosSite:
                     "store_path": str(self.store_path),
                     "api": {"port": self.bridge_apis[name]},
                     "batch_wait_ms": 20,
+                    "delivery": {"gap_grace_s": GAP_GRACE_S, "replay_retry_s": REPLAY_RETRY_S},
                 },
             },
         )
