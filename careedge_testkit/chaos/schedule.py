@@ -123,17 +123,22 @@ PROFILES = {"short": SHORT, "full": FULL}
 
 
 def plan(seed: int, profile: ChaosProfile, bridges: Sequence[str]) -> list[Fault]:
-    """The faults of one run in start order; the same seed, profile and bridges give the same list."""
+    """The faults of one run in start order; the same seed, profile and bridges give the same list.
+
+    Bridge kills take the bridges in turn before shuffling, so each bridge gets its share."""
     if not bridges and profile.counts.get(FaultKind.BRIDGE_KILL, 0):
         raise ValueError("bridge kills need at least one bridge")
     rng = random.Random(seed)
-    kinds = [kind for kind in FaultKind for _ in range(profile.counts.get(kind, 0))]
-    rng.shuffle(kinds)
+    bag = [
+        (kind, bridges[index % len(bridges)] if kind is FaultKind.BRIDGE_KILL else FIXED_TARGETS[kind])
+        for kind in FaultKind
+        for index in range(profile.counts.get(kind, 0))
+    ]
+    rng.shuffle(bag)
     free_at: dict[str, float] = {}
     clock = 0.0
     faults: list[Fault] = []
-    for kind in kinds:
-        target = rng.choice(list(bridges)) if kind is FaultKind.BRIDGE_KILL else FIXED_TARGETS[kind]
+    for kind, target in bag:
         clock = max(clock + rng.uniform(*profile.gap_s), free_at.get(target, 0.0) + profile.gap_s[0])
         fault = Fault(kind, target, round(clock, 3), round(rng.uniform(*profile.down_s[kind]), 3))
         free_at[target] = fault.ends_s
