@@ -107,6 +107,20 @@ def processed_ids(store_path: Path) -> set[str]:
         return {row[0] for row in db.execute("SELECT envelope_id FROM processed")}
 
 
-def alert_rows(store_path: Path) -> list[tuple[str, str]]:
+READING_ROW_TABLES = ("alerts", "readings")
+"""Tables of the bridge's relational store whose rows each name one reading by (``reading_id``,
+``code``): alerts while they were one per reading, residents' readings since alerts have a
+lifecycle. Those present in the store are read."""
+
+
+def reading_rows(store_path: Path) -> dict[str, list[tuple[str, str]]]:
+    """Table -> (envelope ID, code) of each row, for the tables of ``READING_ROW_TABLES`` that have
+    both columns in this store's schema."""
+    rows: dict[str, list[tuple[str, str]]] = {}
     with _read_only(store_path) as db:
-        return [(row[0], row[1]) for row in db.execute("SELECT reading_id, code FROM alerts")]
+        for table in READING_ROW_TABLES:
+            columns = {row[1] for row in db.execute("SELECT * FROM pragma_table_info(?)", (table,))}
+            if {"reading_id", "code"} <= columns:
+                query = f"SELECT reading_id, code FROM {table}"  # noqa: S608
+                rows[table] = [(row[0], row[1]) for row in db.execute(query)]
+    return rows

@@ -7,7 +7,8 @@ that ties each envelope ID to the readings it carries, which is how the bridge's
 - lost when the outbox never took it, no envelope carrying it was recorded as processed by a
   bridge, or the time-series store has no point at its key;
 - duplicated when it travelled in more than one envelope (the edge took a resend as new) or was
-  processed under more than one envelope ID, or when it raised the same alert twice;
+  processed under more than one envelope ID, or has two rows in a table of the relational store
+  that keeps one per reading (alerts, residents' readings);
 - altered when the point at its key has another value or unit, or its value sits at another
   timestamp of the same series.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -55,8 +56,8 @@ class Evidence:
     """Envelope ID -> the readings it carries, from the edge's outbox."""
     processed: Set[str]
     """Envelope IDs the bridges recorded as processed in the relational store."""
-    alert_rows: Sequence[tuple[str, str]] = ()
-    """(envelope ID, code) of each alert row in the relational store."""
+    reading_rows: Mapping[str, Sequence[tuple[str, str]]] = field(default_factory=dict)
+    """Table -> (envelope ID, code) of each row of the relational store that records one reading."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,8 @@ class Reconciliation:
     not_processed: int
     not_in_tsdb: int
     duplicated: tuple[ReadingKey, ...]
-    duplicate_alerts: int
+    duplicate_rows: int
+    """Rows of one relational-store table beyond the first for one reading."""
     altered: tuple[ReadingKey, ...]
     stored_unacknowledged: int
     """Points of readings the edge stored whose acknowledgement the device did not hear."""
@@ -76,7 +78,7 @@ class Reconciliation:
 
     @property
     def clean(self) -> bool:
-        return not (self.lost or self.duplicated or self.duplicate_alerts or self.altered or self.unexplained)
+        return not (self.lost or self.duplicated or self.duplicate_rows or self.altered or self.unexplained)
 
 
 def reconcile(evidence: Evidence) -> Reconciliation:
@@ -115,7 +117,7 @@ def reconcile(evidence: Evidence) -> Reconciliation:
         not_processed=len(not_processed),
         not_in_tsdb=len(not_in_tsdb),
         duplicated=tuple(duplicated),
-        duplicate_alerts=_duplicate_alerts(evidence.alert_rows, evidence.ledger),
+        duplicate_rows=sum(_extra_rows(rows, evidence.ledger) for rows in evidence.reading_rows.values()),
         altered=tuple(altered),
         stored_unacknowledged=sum(1 for key in extra if envelopes_of[key]),
         unexplained=sum(1 for key in extra if not envelopes_of[key]),
@@ -146,8 +148,8 @@ def _moved_in_time(
     return moved
 
 
-def _duplicate_alerts(rows: Iterable[tuple[str, str]], ledger: Mapping[str, Sequence[ReadingKey]]) -> int:
-    """Alert rows beyond the first for one reading and code (a reading alerted under two IDs)."""
+def _extra_rows(rows: Iterable[tuple[str, str]], ledger: Mapping[str, Sequence[ReadingKey]]) -> int:
+    """Rows beyond the first for one reading (a reading stored or alerted under two envelope IDs)."""
     per_reading = Counter(
         key for envelope_id, code in rows for key in ledger.get(envelope_id, ()) if key.code == code
     )

@@ -61,7 +61,8 @@ def render(result: ChaosResult, command: str) -> str:
         f"| lost: no point in VictoriaMetrics | {outcome.not_in_tsdb} |",
         f"| lost: acknowledged by the broker before a broker kill (at most "
         f"{result.broker_kill_losses.longest_s:.1f} s before) | {result.broker_kill_losses.readings} |",
-        f"| alerts stored twice for one reading | {outcome.duplicate_alerts} |",
+        f"| rows of the bridges' store beyond one per reading (alerts, readings) "
+        f"| {outcome.duplicate_rows} |",
         f"| points stored whose acknowledgement the kiosk did not hear (at least once) "
         f"| {outcome.stored_unacknowledged} |",
         f"| points no envelope of the outbox explains | {outcome.unexplained} |",

@@ -206,7 +206,7 @@ class ChaosRunner:
                 stored=evidence.stored_points(site.tsdb, SITE),
                 ledger=ledger,
                 processed=evidence.processed_ids(site.store_path),
-                alert_rows=evidence.alert_rows(site.store_path),
+                reading_rows=evidence.reading_rows(site.store_path),
             )
         )
         counters = [kiosk.counters for kiosk in site.kiosks.values()]

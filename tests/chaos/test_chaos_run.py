@@ -29,5 +29,5 @@ def test_a_short_chaos_run_loses_doubles_and_alters_nothing(tmp_path: Path) -> N
     assert outcome.acknowledged >= 300
     assert result.settled
     assert (len(outcome.lost), len(outcome.duplicated), len(outcome.altered)) == (0, 0, 0), outcome
-    assert (outcome.duplicate_alerts, outcome.unexplained) == (0, 0)
+    assert (outcome.duplicate_rows, outcome.unexplained) == (0, 0)
     assert not result.unplanned_exits

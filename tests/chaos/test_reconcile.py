@@ -19,7 +19,7 @@ def _clean() -> Evidence:
         stored=[StoredPoint(key, measured) for key, measured in VALUES.items()],
         ledger={"E1": [SYS, DIA], "E2": [SPO2]},
         processed={"E1", "E2"},
-        alert_rows=[("E1", "8480-6")],
+        reading_rows={"alerts": [("E1", "8480-6")], "readings": [("E1", "8480-6"), ("E1", "8462-4")]},
     )
 
 
@@ -27,7 +27,7 @@ def test_everything_where_it_belongs_is_clean() -> None:
     outcome = reconcile(_clean())
     assert outcome.clean
     assert outcome.acknowledged == 3
-    assert (outcome.stored_unacknowledged, outcome.unexplained, outcome.duplicate_alerts) == (0, 0, 0)
+    assert (outcome.stored_unacknowledged, outcome.unexplained, outcome.duplicate_rows) == (0, 0, 0)
 
 
 def test_a_point_missing_from_the_time_series_store_is_lost() -> None:
@@ -56,13 +56,18 @@ def test_a_reading_in_two_envelopes_is_duplicated_even_if_only_one_was_processed
     assert reconcile(replace(evidence, processed={"E1", "E2", "E3"})).duplicated == (SPO2,)
 
 
-def test_two_alert_rows_for_one_reading_are_a_duplicate_alert() -> None:
+def test_two_rows_of_one_table_for_one_reading_are_a_duplicate_but_rows_of_two_tables_are_not() -> None:
     evidence = replace(
         _clean(),
         ledger={"E1": [SYS, DIA], "E2": [SPO2], "E9": [SYS]},
-        alert_rows=[("E1", "8480-6"), ("E9", "8480-6"), ("E1", "8462-4")],
+        reading_rows={
+            "alerts": [("E1", "8480-6"), ("E9", "8480-6"), ("E1", "8462-4")],
+            "readings": [("E1", "8480-6"), ("E1", "8462-4"), ("E2", "59408-5")],
+        },
     )
-    assert reconcile(evidence).duplicate_alerts == 1
+    outcome = reconcile(evidence)
+    assert outcome.duplicate_rows == 1
+    assert not outcome.clean
 
 
 def test_another_value_or_unit_at_the_key_is_altered_not_lost() -> None:
