@@ -20,6 +20,7 @@ a kiosk got acknowledged against VictoriaMetrics (export API), the bridges' rela
 (processed envelopes, alerts) and the edge's outbox (which envelope carried which reading)."""
 
 
+LISTED_PER_CHECK = 20
 TALLY_ROWS = (
     ("careedge_bridge_duplicates_total", "re-deliveries the bridges dropped as already processed"),
     ("careedge_bridge_replays_requested_total", "replays the bridges asked for (seq gaps)"),
@@ -80,4 +81,26 @@ def render(result: ChaosResult, command: str) -> str:
         f"| {record.fault.down_s:.1f} |"
         for number, record in enumerate(result.faults, start=1)
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _unclean(result)) + "\n"
+
+
+def _unclean(result: ChaosResult) -> list[str]:
+    """The first few readings of each failed check, to start looking from (subjects are pseudonyms)."""
+    outcome = result.reconciliation
+    failed = [("lost", outcome.lost), ("duplicated", outcome.duplicated), ("altered", outcome.altered)]
+    if not any(keys for _, keys in failed):
+        return []
+    lines = ["", "## Readings that failed a check", "", "| check | device | subject | code | measured at |"]
+    lines.append("| --- | --- | --- | --- | --- |")
+    for check, keys in failed:
+        lines += [
+            f"| {check} | {key.device} | {key.subject} | {key.code} | {_utc(key.time_ms)} |"
+            for key in keys[:LISTED_PER_CHECK]
+        ]
+        if len(keys) > LISTED_PER_CHECK:
+            lines.append(f"| {check} | … {len(keys) - LISTED_PER_CHECK} more | | | |")
+    return lines
+
+
+def _utc(time_ms: int) -> str:
+    return datetime.fromtimestamp(time_ms / 1000, UTC).isoformat(timespec="milliseconds")
