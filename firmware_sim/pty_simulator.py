@@ -55,6 +55,7 @@ class PtySimulator(Generic[RecordT, CountersT, OutcomeT]):
             raise ValueError("at least one resident is needed")
         self._rng = random.Random(seed)
         self._queue: list[Resident] = []
+        self._last_resident: Resident | None = None
         self._fault_rng = random.Random(f"{seed}/faults")
         self._interval = interval
         self._count = count
@@ -161,11 +162,16 @@ class PtySimulator(Generic[RecordT, CountersT, OutcomeT]):
 
     def _next_resident(self) -> Resident:
         """Residents take turns, as they queue at a device: each once per round, in a shuffled
-        order, so one resident is never measured twice within a few seconds."""
+        order, so one resident is never measured twice within a few seconds. A new round never
+        starts with the resident who ended the last one: two of their readings could fall in the
+        same second and share a time-series key, the second overwriting the first."""
         if not self._queue:
             self._queue = list(self._roster)
             self._rng.shuffle(self._queue)
-        return self._queue.pop()
+            if len(self._queue) > 1 and self._queue[-1] == self._last_resident:
+                self._queue[0], self._queue[-1] = self._queue[-1], self._queue[0]
+        self._last_resident = self._queue.pop()
+        return self._last_resident
 
     def _bump(self, counter: str) -> None:
         with self._lock:

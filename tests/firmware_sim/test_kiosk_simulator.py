@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from pathlib import Path
 
@@ -38,6 +39,14 @@ def test_every_message_acknowledged_with_aa_is_recorded_once() -> None:
         assert item.message is not None
         assert str(item.message.segment("MSH")(9)) == "ORU^R01^ORU_R01"
         assert hl7.parse(item.payload.decode("utf-8").split("\r")[0]).segment("MSH") is not None
+
+
+def test_no_resident_is_measured_twice_in_a_row_across_rounds() -> None:
+    with fast_kiosk(residents=2, count=40) as sim, MllpReceiver(sim.device_path):
+        assert sim.wait_finished(DONE_S)
+    residents = [record.resident_id for record in sim.acknowledged]
+    assert len(residents) == 40
+    assert all(one != two for one, two in itertools.pairwise(residents))
 
 
 def test_ae_makes_the_kiosk_resend_the_same_message() -> None:
