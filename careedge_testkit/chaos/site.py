@@ -49,6 +49,8 @@ GAP_GRACE_S = 2.0
 what is still above the watermark after ``TAIL_GRACE_S``: short, so a run settles in seconds."""
 REPLAY_RETRY_S = 4.0
 TAIL_GRACE_S = 4.0
+WATERMARK_REFRESH_S = 3.0
+"""A watermark the broker lost in a kill is published again this soon."""
 THRESHOLDS = [
     {"code": "8480-6", "yellow_above": 139, "red_above": 180},
     {"code": "59408-5", "yellow_below": 94, "red_below": 90},
@@ -161,7 +163,7 @@ class ChaosSite:
     def _common(self, broker_port: int) -> dict[str, Any]:
         return {
             "site": {"id": SITE, "timezone": "Asia/Shanghai"},
-            "broker": {"port": broker_port, "keepalive_s": 5},
+            "broker": {"insecure": True, "port": broker_port, "keepalive_s": 5},
             "alerts": {"thresholds": THRESHOLDS},
         }
 
@@ -201,7 +203,11 @@ class ChaosSite:
                     "store_path": str(self.store_path),
                     "api": {"port": self.bridge_apis[name]},
                     "batch_wait_ms": 20,
-                    "delivery": {"gap_grace_s": GAP_GRACE_S, "replay_retry_s": REPLAY_RETRY_S},
+                    "delivery": {
+                        "gap_grace_s": GAP_GRACE_S,
+                        "replay_retry_s": REPLAY_RETRY_S,
+                        "watermark_refresh_s": WATERMARK_REFRESH_S,
+                    },
                 },
             },
         )
