@@ -28,11 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, help="also write the Markdown report to this file")
     parser.add_argument("--command", help="the command to name in the report (default: this one)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, stores)")
+    parser.add_argument(
+        "--without-replay",
+        action="store_true",
+        help="no replays (watermark graces longer than the run): what the faults cost without them",
+    )
     args = parser.parse_args(argv)
     command = args.command or shlex.join(["python", "-m", "careedge_testkit.chaos", *sys.argv[1:]])
     workdir = Path(tempfile.mkdtemp(prefix="careedge-chaos-"))
     try:
-        with ChaosSite(workdir, seed=args.seed) as site:
+        with ChaosSite(workdir, seed=args.seed, replay=not args.without_replay) as site:
             result = ChaosRunner(site, args.seed, args.profile, PROFILES[args.profile]).run()
     finally:
         if args.keep:

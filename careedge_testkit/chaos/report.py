@@ -43,9 +43,11 @@ def render(result: ChaosResult, command: str) -> str:
         "",
         "## Result",
         "",
-        "| seed | profile | kills | edge kills | bridge kills | broker kills | TSDB pauses | link cuts |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        f"| {result.seed} | {result.profile} | {result.kills} | {kinds[FaultKind.EDGE_KILL]} "
+        "| seed | profile | replay | kills | edge kills | bridge kills | broker kills | TSDB pauses "
+        "| link cuts |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {result.seed} | {result.profile} | {'on' if result.replay else 'off'} | {result.kills} "
+        f"| {kinds[FaultKind.EDGE_KILL]} "
         f"| {kinds[FaultKind.BRIDGE_KILL]} | {kinds[FaultKind.BROKER_KILL]} | {kinds[FaultKind.TSDB_PAUSE]} "
         f"| {kinds[FaultKind.LINK_CUT]} |",
         "",

@@ -51,6 +51,9 @@ REPLAY_RETRY_S = 4.0
 TAIL_GRACE_S = 4.0
 WATERMARK_REFRESH_S = 3.0
 """A watermark the broker lost in a kill is published again this soon."""
+NO_REPLAY_GRACE_S = 86_400.0
+"""Gap and tail grace when a run is made without the delivery check: longer than any run, so no
+replay is ever asked for or made and what a broker kill loses stays lost."""
 THRESHOLDS = [
     {"code": "8480-6", "yellow_above": 139, "red_above": 180},
     {"code": "59408-5", "yellow_below": 94, "red_below": 90},
@@ -62,9 +65,18 @@ class ChaosSite:
     whatever state they were left in, on ``stop``."""
 
     def __init__(
-        self, workdir: Path, *, seed: int, kiosks: int = 2, bridges: Sequence[str] = BRIDGES
+        self,
+        workdir: Path,
+        *,
+        seed: int,
+        kiosks: int = 2,
+        bridges: Sequence[str] = BRIDGES,
+        replay: bool = True,
     ) -> None:
+        """``replay=False`` stretches the delivery check's graces beyond the run (DESIGN §4's watermark
+        and replay never act), to show what the faults cost without it."""
         self.workdir = workdir
+        self.replay = replay
         self.bridge_names = tuple(bridges)
         self._stack = ExitStack()
         secret = workdir / "site.key"
@@ -111,12 +123,18 @@ class ChaosSite:
         return self
 
     def stop(self) -> None:
-        """Resume a paused server first: a stopped process cannot act on SIGTERM."""
+        """Resume a paused server first: a stopped process cannot act on SIGTERM. Then every part is
+        stopped again directly, for those a failed ``start`` never reached (each stop is idempotent)."""
         if self.tsdb.process is not None and self.tsdb.process.poll() is None:
             self.tsdb.resume()
         self._stack.close()
         for daemon in (self.edge, *self.bridges.values()):
             daemon.kill()
+        for kiosk in self.kiosks.values():
+            kiosk.stop()
+        self.uplink.stop()
+        self.broker.cleanup()
+        self.tsdb.cleanup()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -177,7 +195,7 @@ class ChaosSite:
                     "data_dir": str(self.outbox_path.parent),
                     "pseudonym_secret_file": str(self._secret),
                     "api": {"port": self.edge_api},
-                    "replay": {"tail_grace_s": TAIL_GRACE_S},
+                    "replay": {"tail_grace_s": TAIL_GRACE_S if self.replay else NO_REPLAY_GRACE_S},
                 },
                 "devices": [
                     {"id": device, "kind": "hl7_kiosk", "port": str(kiosk.device_path), "ack_timeout_s": 3}
@@ -204,7 +222,7 @@ class ChaosSite:
                     "api": {"port": self.bridge_apis[name]},
                     "batch_wait_ms": 20,
                     "delivery": {
-                        "gap_grace_s": GAP_GRACE_S,
+                        "gap_grace_s": GAP_GRACE_S if self.replay else NO_REPLAY_GRACE_S,
                         "replay_retry_s": REPLAY_RETRY_S,
                         "watermark_refresh_s": WATERMARK_REFRESH_S,
                     },

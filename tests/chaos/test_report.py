@@ -20,6 +20,7 @@ def _result(lost: tuple[ReadingKey, ...]) -> ChaosResult:
     return ChaosResult(
         seed=42,
         profile="short",
+        replay=True,
         faults=tuple(FaultRecord(fault, 0.0, 1.0) for fault in faults),
         messages_sent=10,
         transmissions=12,
@@ -46,7 +47,7 @@ def _result(lost: tuple[ReadingKey, ...]) -> ChaosResult:
 def test_a_clean_run_reports_seed_faults_and_zero_counts() -> None:
     text = render(_result(()), "make chaos")
     assert "Produced by `make chaos`" in text
-    assert "| 42 | short | 3 | 1 | 0 | 2 | 0 | 1 |" in text
+    assert "| 42 | short | on | 3 | 1 | 0 | 2 | 0 | 1 |" in text
     assert "| 10 | 25 | 0 | 0 | 0 |" in text
     assert "| envelopes the edge published again (asked, or above the watermark) | 7 |" in text
     assert "| 4 | 4.5 | link cut | link | 9.0 |" in text
