@@ -10,6 +10,7 @@ client reconnects.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import urllib.error
 import urllib.request
@@ -27,15 +28,23 @@ from careedge_testkit.chaos.schedule import EDGE
 from careedge_testkit.processes import Daemon, write_config
 from careedge_testkit.servers import LOOPBACK, Mosquitto, VictoriaMetrics, free_port, wait_until
 from firmware_sim.kiosk import KioskSimulator
+from firmware_sim.kiosk.messages import SESSION_SIZE_WEIGHTS, TRANSMIT_DELAY_S
+from firmware_sim.kiosk.vitals import PANELS
 
 SITE, GATEWAY = "home-chaos", "gw-1"
 FACILITY = "SUNRISE_CARE"
 """The kiosks' assigning authority in PID-3.4, part of each pseudonym's input."""
 BRIDGES = ("bridge-a", "bridge-b")
-RESIDENTS_PER_KIOSK = 200
-"""A home's worth: a resident's turn at a kiosk comes round only after minutes, so no two readings
-share a store key (resident, code, second)."""
 KIOSK_INTERVAL_S = 0.1
+LONGEST_SESSION_S = TRANSMIT_DELAY_S + sum(
+    sorted(panel.duration_s for panel in PANELS.values())[-(len(SESSION_SIZE_WEIGHTS) - 1) :]
+)
+"""How far before sending a kiosk message's first station can lie (its later stations' durations)."""
+RESIDENTS_PER_KIOSK = math.ceil(2 * LONGEST_SESSION_S / KIOSK_INTERVAL_S)
+"""So many that a resident's next turn at a kiosk comes only after twice the longest session, even
+at the kiosk's fastest pace: two sessions of one resident never overlap in time, so no two readings
+share a store key (device, resident, code, second) and hide each other's loss. (Seen with 200:
+a resident back after 25 s had a station time equal to one of 10 s before.)"""
 KIOSK_ACK_TIMEOUT_S = 2.0
 KIOSK_RESEND_BACKOFF_S = 0.2
 KIOSK_MAX_RESENDS = 1_000_000
