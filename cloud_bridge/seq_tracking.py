@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 SCHEMA = """
@@ -165,9 +165,23 @@ def claim_watermarks(
     return [Watermark(gateway, seq, boot) for gateway, seq, boot in rows]
 
 
-def claim_gaps(db: sqlite3.Connection, site: str, now_ms: int, grace_ms: int, retry_ms: int) -> list[Gap]:
-    """The lowest gap of each gateway that has stayed open for ``grace_ms`` and was not requested
-    within ``retry_ms``; claimed as requested now (inside a transaction)."""
+MAX_GAPS_PER_CLAIM = 32
+"""Ranges asked for at once per gateway: after a broker restart several gaps are open together,
+and asking for them one per retry interval would take minutes to close them."""
+
+
+def claim_gaps(
+    db: sqlite3.Connection,
+    site: str,
+    now_ms: int,
+    grace_ms: int,
+    retry_ms: int,
+    unreachable: Collection[str] = (),
+) -> list[Gap]:
+    """Every gap (up to ``MAX_GAPS_PER_CLAIM``, lowest first) of each gateway whose lowest gap has
+    stayed open for ``grace_ms`` and was not requested within ``retry_ms``; claimed as requested
+    now (inside a transaction). Gateways in ``unreachable`` (offline by their Last Will) are
+    skipped, so an uplink outage does not use up the attempts before a gap is given up."""
     rows = db.execute(
         "SELECT gateway, seq, boot, replay_attempts FROM seq_watermarks"
         " WHERE site = ? AND gap_since_ms <= ? AND (replay_at_ms IS NULL OR replay_at_ms <= ?)",
@@ -175,16 +189,36 @@ def claim_gaps(db: sqlite3.Connection, site: str, now_ms: int, grace_ms: int, re
     ).fetchall()
     gaps: list[Gap] = []
     for gateway, seq, boot, attempts in rows:
-        (next_stored,) = db.execute(
-            "SELECT min(seq) FROM seq_above_watermark WHERE site = ? AND gateway = ?", (site, gateway)
-        ).fetchone()
+        if gateway in unreachable:
+            continue
+        stored = [
+            int(row[0])
+            for row in db.execute(
+                "SELECT seq FROM seq_above_watermark WHERE site = ? AND gateway = ? ORDER BY seq",
+                (site, gateway),
+            )
+        ]
         db.execute(
             "UPDATE seq_watermarks SET replay_at_ms = ?, replay_attempts = replay_attempts + 1"
             " WHERE site = ? AND gateway = ?",
             (now_ms, site, gateway),
         )
-        gaps.append(Gap(gateway, boot, seq + 1, int(next_stored) - 1, attempts + 1))
+        gaps.extend(
+            Gap(gateway, boot, first, last, attempts + 1)
+            for first, last in _holes(int(seq), stored)[:MAX_GAPS_PER_CLAIM]
+        )
     return gaps
+
+
+def _holes(watermark: int, stored_above: Sequence[int]) -> list[tuple[int, int]]:
+    """The missing ranges between the watermark and the seqs stored above it, in order."""
+    holes: list[tuple[int, int]] = []
+    previous = watermark
+    for seq in stored_above:
+        if seq > previous + 1:
+            holes.append((previous + 1, seq - 1))
+        previous = seq
+    return holes
 
 
 def give_up_gap(db: sqlite3.Connection, site: str, gateway: str, now_ms: int) -> None:

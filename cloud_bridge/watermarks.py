@@ -25,6 +25,7 @@ from careedge_common import topics
 from careedge_common.config_delivery import DeliveryCheck
 from careedge_common.delivery_messages import ReplayCommand, WatermarkMessage, compact_json
 from careedge_common.envelope import new_event_id
+from cloud_bridge.alert_store import offline_gateways
 from cloud_bridge.points import epoch_ms
 from cloud_bridge.seq_tracking import Gap, Watermark, claim_gaps, claim_watermarks, give_up_gap
 
@@ -79,7 +80,12 @@ class WatermarkKeeper:
                 int(settings.watermark_refresh_s * 1000),
             )
             gaps = claim_gaps(
-                db, self._site, now_ms, int(settings.gap_grace_s * 1000), int(settings.replay_retry_s * 1000)
+                db,
+                self._site,
+                now_ms,
+                int(settings.gap_grace_s * 1000),
+                int(settings.replay_retry_s * 1000),
+                unreachable=offline_gateways(db),
             )
             given_up = [gap for gap in gaps if gap.attempt > settings.replay_attempts]
             for gap in given_up:

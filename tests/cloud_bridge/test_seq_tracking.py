@@ -9,6 +9,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from careedge_common.config_delivery import DeliveryCheck
+from cloud_bridge.alert_store import set_gateway_online
 from cloud_bridge.points import epoch_ms
 from cloud_bridge.seq_tracking import SeqMark, record_seqs, watermark_of
 from cloud_bridge.store import BridgeStore, mark_processed
@@ -127,7 +128,7 @@ def test_watermarks_are_published_retained_when_they_advance_at_most_once_per_in
     assert [(payload["seq"], retain) for _, payload, retain in published.take()] == [(3, True)], "refreshed"
 
 
-def test_a_gap_is_requested_after_the_grace_again_after_the_retry_and_then_given_up(tmp_path: Path) -> None:
+def test_gaps_are_requested_after_the_grace_again_after_the_retry_and_then_given_up(tmp_path: Path) -> None:
     store = BridgeStore(tmp_path / "bridge.db")
     published = Published()
     keeper = _keeper(store, published)
@@ -138,26 +139,43 @@ def test_a_gap_is_requested_after_the_grace_again_after_the_retry_and_then_given
     keeper.tick(START + timedelta(seconds=29))
     assert published.take() == [], "out of order for less than the grace period is normal"
     keeper.tick(START + timedelta(seconds=30))
-    (topic, command, retain), *rest = published.take()
-    assert not rest
-    assert not retain
-    assert topic == "careedge/v1/site-a/gw-1/cmd/replay"
-    assert {key: command[key] for key in ("boot", "from_seq", "to_seq")} == {
-        "boot": 1,
-        "from_seq": 4,
-        "to_seq": 5,
-    }
-    assert str(command["command_id"]).islower()
+    commands = published.take()
+    assert [topic for topic, _, _ in commands] == ["careedge/v1/site-a/gw-1/cmd/replay"] * 2
+    assert not any(retain for _, _, retain in commands)
+    assert [{key: command[key] for key in ("boot", "from_seq", "to_seq")} for _, command, _ in commands] == [
+        {"boot": 1, "from_seq": 4, "to_seq": 5},
+        {"boot": 1, "from_seq": 8, "to_seq": 8},
+    ], "every open gap at once: after a broker restart there are several"
+    assert all(str(command["command_id"]).islower() for _, command, _ in commands)
 
     keeper.tick(START + timedelta(seconds=60))
     assert published.take() == [], "a request in progress is not repeated before the retry interval"
     keeper.tick(START + timedelta(seconds=90))
-    assert [c["from_seq"] for _, c, _ in published.take()] == [4]
+    assert [c["from_seq"] for _, c, _ in published.take()] == [4, 8]
 
     keeper.tick(START + timedelta(seconds=150))
-    assert _watermark(store) == (7, 1), "after the last attempt the gap is given up"
+    assert _watermark(store) == (9, 1), "after the last attempt the gaps are given up"
     keeper.tick(START + timedelta(seconds=151))
-    assert [(t.rsplit("/", 1)[-1], c["seq"]) for t, c, _ in published.take()] == [("watermark", 7)]
+    assert [(t.rsplit("/", 1)[-1], c["seq"]) for t, c, _ in published.take()] == [("watermark", 9)]
+
+
+def test_an_offline_gateway_is_not_asked_and_uses_up_no_attempts(tmp_path: Path) -> None:
+    store = BridgeStore(tmp_path / "bridge.db")
+    published = Published()
+    keeper = _keeper(store, published)
+    _record(store, 1, 3, at=START)
+    with store.transaction() as db:
+        set_gateway_online(db, "gw-1", False, START)
+    for minutes in range(1, 10):
+        keeper.tick(START + timedelta(minutes=minutes))
+    assert [t for t, _, _ in published.take() if t.endswith("replay")] == []
+    assert _watermark(store) == (1, 1), "a gap of an unreachable gateway is never given up"
+    with store.transaction() as db:
+        set_gateway_online(db, "gw-1", True, START + timedelta(minutes=10))
+    keeper.tick(START + timedelta(minutes=10))
+    assert [
+        (c["from_seq"], c["to_seq"], c.get("boot")) for t, c, _ in published.take() if t.endswith("replay")
+    ] == [(2, 2, 1)]
 
 
 def test_a_filled_gap_starts_the_next_one_from_scratch(tmp_path: Path) -> None:
@@ -166,7 +184,10 @@ def test_a_filled_gap_starts_the_next_one_from_scratch(tmp_path: Path) -> None:
     keeper = _keeper(store, published)
     _record(store, 1, 3, 5, at=START)
     keeper.tick(START + timedelta(seconds=30))
-    assert [(c["from_seq"], c["to_seq"]) for t, c, _ in published.take() if t.endswith("replay")] == [(2, 2)]
+    assert [(c["from_seq"], c["to_seq"]) for t, c, _ in published.take() if t.endswith("replay")] == [
+        (2, 2),
+        (4, 4),
+    ]
     _record(store, 2, at=START + timedelta(seconds=40))
     keeper.tick(START + timedelta(seconds=69))
     assert [t for t, _, _ in published.take() if t.endswith("replay")] == [], (
