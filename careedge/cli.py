@@ -11,6 +11,7 @@ from careedge.audit_cmd import audit_app
 from careedge.config_cmd import config_app
 from careedge.pharmacist_cmd import pharmacist_app
 from careedge.provision.cli import provision_app
+from careedge.token_cmd import token_app
 from drivers.cli import decode_app
 from firmware_sim.cli import sim_app
 
@@ -25,6 +26,7 @@ app.add_typer(pharmacist_app, name="pharmacist")
 app.add_typer(decode_app, name="decode")
 app.add_typer(sim_app, name="sim")
 app.add_typer(provision_app, name="provision")
+app.add_typer(token_app, name="token")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Site config YAML file.")]
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from careedge_common.config_access import AccessSettings
 from careedge_common.config_alerts import AlertRules
 from careedge_common.config_base import DEVICE_USER_PATTERN as DEVICE_USER_PATTERN
 from careedge_common.config_base import IDENTIFIER as IDENTIFIER
@@ -117,6 +118,7 @@ class OutboxConfig(StrictModel):
 class ApiConfig(StrictModel):
     host: str = "127.0.0.1"
     port: Port
+    access: AccessSettings = AccessSettings()
 
 
 class SerialSettings(StrictModel):

@@ -3,17 +3,19 @@
 ``GET /alerts`` → ``{"alerts": [alert document, …]}`` newest first (documents as in
 ``cloud_bridge.alert``), filtered by ``severity``, ``subject``, ``since``, ``state``, ``open``,
 ``category``, ``scope``. ``GET /alerts/{id}`` → ``{"alert": …, "transitions": […]}``.
-``POST /alerts/{id}/acknowledge`` and ``POST /alerts/{id}/resolve`` with ``{"actor": staff ID}``
-→ ``{"alert": …}``; 404 for an unknown alert, 409 for one already resolved. Acknowledging twice
-is not an error. ``GET /residents/status`` → ``{"residents": [{subject, colour, open_alerts,
-news2}]}`` red first: ``colour`` is the worst of the resident's open alerts and latest NEWS2
-colour; ``news2`` says ``partial`` and lists ``missing`` parameters.
-Readings and gateways: ``cloud_bridge.api_readings``; FHIR export: ``cloud_bridge.api_fhir``;
-the nurses' dashboard and its live feed: ``cloud_bridge.dashboard``.
+``POST /alerts/{id}/acknowledge`` and ``POST /alerts/{id}/resolve`` (no body; the transition
+records the token's name as actor) → ``{"alert": …}``; 404 for an unknown alert, 409 for one
+already resolved. Acknowledging twice is not an error. ``GET /residents/status`` →
+``{"residents": [{subject, colour, open_alerts, news2}]}`` red first: ``colour`` is the worst of
+the resident's open alerts and latest NEWS2 colour; ``news2`` says ``partial`` and lists
+``missing`` parameters. Alerts and status need a ``nurse`` (or ``admin``) token
+(``careedge_common.access``): 401 without one, 403 for another role.
+Readings and gateways: ``cloud_bridge.api_readings``; FHIR export: ``cloud_bridge.api_fhir``
+(both need a nurse's token too); the nurses' dashboard and its live feed: ``cloud_bridge.dashboard``.
 ``GET /openapi.json`` describes them all.
-``GET /health`` → 200 when the MQTT session is up, the writer runs and
-the last sink write succeeded, else 503; the body says which part is failing.
-``GET /cabinet-events`` → ``{"events": [cabinet_event envelope, …]}`` newest first.
+``GET /health`` → 200 when the MQTT session is up, the writer runs and the last sink write
+succeeded, else 503; the body says which part is failing.
+``GET /cabinet-events`` → ``{"events": [cabinet_event envelope, …]}`` newest first (nurse).
 ``GET /metrics`` → Prometheus text format of this bridge's own registry.
 """
 
@@ -27,8 +29,10 @@ from typing import Annotated, Any
 from fastapi import FastAPI, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
 
+from careedge_common.access.app import protect
+from careedge_common.access.guard import AccessGuard, require
+from careedge_common.access.roles import Actor
 from careedge_common.config_alerts import Category
 from careedge_common.envelope import rfc3339
 from cloud_bridge.alert import Alert, AlertState, Severity
@@ -60,12 +64,7 @@ class Health:
         return self.mqtt_connected and self.writer_alive and self.sink_ok
 
 
-class ActorBody(BaseModel):
-    """Who acts on an alert: a staff ID or login, never a resident's name."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    actor: str = Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$")
+NURSE = require("nurse")
 
 
 def create_app(
@@ -74,13 +73,16 @@ def create_app(
     metrics: BridgeMetrics,
     store: BridgeStore,
     dashboard: DashboardSources,
+    guard: AccessGuard,
 ) -> FastAPI:
+    """State-changing requests are audited by the alert transitions themselves (actor and time)."""
     app = FastAPI(title="CareEdge bridge", docs_url=None, redoc_url=None)
-    app.include_router(readings_router(store))
-    app.include_router(fhir_router(store))
+    protect(app, guard)
+    app.include_router(readings_router(store), dependencies=[NURSE])
+    app.include_router(fhir_router(store), dependencies=[NURSE])
     app.include_router(dashboard_router(dashboard))
 
-    @app.get("/alerts")
+    @app.get("/alerts", dependencies=[NURSE])
     def list_alerts(
         severity: Severity | None = None,
         subject: Annotated[str | None, Query(max_length=64)] = None,
@@ -96,7 +98,7 @@ def create_app(
         where = AlertFilter(severity, subject, since, state, open, category, scope, limit)
         return {"alerts": [alert.model_dump(mode="json") for alert in alerts.alerts(where)]}
 
-    @app.get("/alerts/{alert_id}")
+    @app.get("/alerts/{alert_id}", dependencies=[NURSE])
     def get_alert(alert_id: str) -> dict[str, Any]:
         try:
             alert, steps = alerts.alert(alert_id)
@@ -107,18 +109,18 @@ def create_app(
         return {"alert": alert.model_dump(mode="json"), "transitions": steps}
 
     @app.post("/alerts/{alert_id}/acknowledge")
-    def acknowledge(alert_id: str, body: ActorBody) -> dict[str, Any]:
-        return _acting(alert_id, lambda: alerts.acknowledge(alert_id, body.actor))
+    def acknowledge(alert_id: str, actor: Actor = NURSE) -> dict[str, Any]:
+        return _acting(alert_id, lambda: alerts.acknowledge(alert_id, actor.name))
 
     @app.post("/alerts/{alert_id}/resolve")
-    def resolve(alert_id: str, body: ActorBody) -> dict[str, Any]:
-        return _acting(alert_id, lambda: alerts.resolve(alert_id, body.actor))
+    def resolve(alert_id: str, actor: Actor = NURSE) -> dict[str, Any]:
+        return _acting(alert_id, lambda: alerts.resolve(alert_id, actor.name))
 
-    @app.get("/residents/status")
+    @app.get("/residents/status", dependencies=[NURSE])
     def residents_status() -> dict[str, list[dict[str, Any]]]:
         return {"residents": [_status(status) for status in alerts.residents()]}
 
-    @app.get("/cabinet-events")
+    @app.get("/cabinet-events", dependencies=[NURSE])
     def list_cabinet_events(
         limit: Annotated[int, Query(ge=1, le=MAX_ALERT_LIMIT)] = DEFAULT_ALERT_LIMIT,
     ) -> dict[str, list[dict[str, Any]]]:

@@ -18,6 +18,7 @@ from typing import Self
 from careedge_common.api_server import make_api_server
 from careedge_common.config import SiteConfig, read_key_file
 from careedge_common.envelope import utc_now
+from cloud_bridge.access import bridge_guard
 from cloud_bridge.alert import Clock
 from cloud_bridge.alert_service import AlertService
 from cloud_bridge.api import Health, create_app
@@ -119,6 +120,7 @@ class Bridge:
                 self.metrics,
                 self._store,
                 DashboardSources(self._live, config.alerts),
+                bridge_guard(settings.api.access, self.metrics),
             ),
             settings.api.host,
             settings.api.port,

@@ -5,7 +5,8 @@ Append-only rows in the ``audit`` table of the edge database, hash-chained (``ed
 ``careedge audit verify`` finds the first row that was changed, deleted or inserted by hand.
 Subjects are pseudonyms; an actor is a device (``reader:<device>``, ``cabinet:<device>``), the kiosk
 page (``kiosk-page``), the edge itself (``edge``: timeouts, restarts, schedules), a member of staff
-(``staff:<name>``), a pharmacist (``pharmacist:<name>``) or the cloud (``cloud``: commands). Rows
+(``staff:<name>``), a pharmacist (``pharmacist:<name>``), the cloud (``cloud``: commands) or, on
+``api_request`` rows, the API token of a state-changing request (``<role>:<name>``). Rows
 that belong with an outbox message (an unbound reading, an assignment, a nurse call, a cabinet
 event) are written in the outbox's transaction by passing its connection; the others through this
 log's own connection. Either way the chain's head is read and extended inside one write
@@ -71,6 +72,7 @@ AuditEvent = Literal[
     "temperature_excursion",
     "cabinet_fault",
     "token_created",
+    "api_request",
 ]
 EDGE_ACTOR = "edge"
 PAGE_ACTOR = "kiosk-page"

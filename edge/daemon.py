@@ -31,6 +31,7 @@ from careedge_common.mqtt_client import TlsSetupError, tls_context
 from careedge_common.pseudonym import Pseudonymiser
 from careedge_common.service_notify import ServiceNotifier
 from edge.api import create_app
+from edge.api_access import audit_requests, edge_guard
 from edge.ble_glucose import GlucoseCounters
 from edge.cabinet_station import CabinetStation
 from edge.config_bundle import BundleRejected, SigningKeyError, load_public_key, verify_bundle
@@ -285,6 +286,8 @@ class EdgeDaemon:
             create_app(
                 self.metrics,
                 self.health,
+                edge_guard(self.gateway.api.access, self.metrics),
+                audit_requests(self.station.audit, utc_now),
                 [*self.station.routers, *(self.cabinets.routers if self.cabinets else [])],
             ),
             self.gateway.api.host,

@@ -6,6 +6,8 @@ step, nothing from the network). It polls ``GET /kiosk/state`` and posts:
   the page. The code is checked like a serial reader's line, pseudonymised at once and dropped;
   it is never logged or echoed back, errors included.
 - ``POST /kiosk/logout``, ``POST /kiosk/call`` ("call nurse").
+Every call but the page needs a ``resident_kiosk`` token (the page reads it from its address's
+fragment, ``/kiosk#token=…``); the calls only ever show the current session's resident.
 Handlers are async on purpose: they run on the daemon's loop, the only thread that touches SQLite.
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from careedge_common.access.guard import require
 from careedge_common.config import IdCodeFormat
 from careedge_common.envelope import rfc3339
 from careedge_common.pseudonym import Pseudonymiser
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 
 PAGE = "index.html"
 MAX_BODY_BYTES = 1024
+KIOSK = [require("resident_kiosk")]
 NO_STORE = {"Cache-Control": "no-store"}
 """Names and results must not linger in a browser cache."""
 
@@ -52,11 +56,11 @@ def kiosk_router(
     async def get_page() -> HTMLResponse:
         return HTMLResponse(page, headers=NO_STORE)
 
-    @router.get("/kiosk/state")
+    @router.get("/kiosk/state", dependencies=KIOSK)
     async def get_state() -> JSONResponse:
         return JSONResponse(view.state(), headers=NO_STORE)
 
-    @router.post("/kiosk/session")
+    @router.post("/kiosk/session", dependencies=KIOSK)
     async def post_session(request: Request) -> JSONResponse:
         """Start (or continue) a session from a scanned code; 200 with the outcome, 400 for a bad body."""
         body = await request.body()
@@ -71,12 +75,12 @@ def kiosk_router(
         outcome = sessions.identified(pseudonymiser.subject(scanned.value, authority), PAGE_ACTOR)
         return JSONResponse({"outcome": outcome, "state": view.state()}, headers=NO_STORE)
 
-    @router.post("/kiosk/logout")
+    @router.post("/kiosk/logout", dependencies=KIOSK)
     async def post_logout() -> JSONResponse:
         ended = sessions.logout(PAGE_ACTOR)
         return JSONResponse({"ended": ended, "state": view.state()}, headers=NO_STORE)
 
-    @router.post("/kiosk/call")
+    @router.post("/kiosk/call", dependencies=KIOSK)
     async def post_call(response: Response) -> dict[str, Any]:
         """200 once the call is stored for publishing; 503 when the edge cannot store it."""
         try:

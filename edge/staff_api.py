@@ -4,7 +4,8 @@ assignment and the audit log.
 ``GET /residents`` lists the roster's subjects with their display names, so staff (and technicians
 filling a cuff's ``user_map``) can pick a resident; like the kiosk page, it never leaves the edge.
 ``POST /unbound/{reading_id}/assign`` ``{"subject": ..., "staff": ...}`` publishes a correction
-(``edge.assignment``). Handlers are async: they run on the daemon's loop, which owns SQLite.
+(``edge.assignment``). Every route needs a ``nurse`` or ``technician`` token. Handlers are
+async: they run on the daemon's loop, which owns SQLite.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from careedge_common.access.guard import require
 from careedge_common.config import SUBJECT_PATTERN
 from careedge_common.envelope import rfc3339
 from edge.assignment import Assigner, AssignmentError, AssignmentRefusal
@@ -39,7 +41,7 @@ class AssignRequest(BaseModel):
 
 
 def staff_router(roster: Roster, unbound: UnboundStore, audit: AuditLog, assigner: Assigner) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(dependencies=[require("nurse", "technician")])
 
     @router.get("/residents")
     async def get_residents() -> dict[str, Any]:
