@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from careedge_common.access.app import protect
@@ -44,7 +45,7 @@ def create_app(
             response.status_code = 503
         return document
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     def get_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
