@@ -66,8 +66,8 @@ class AccessGuard:
             "careedge_api_refused", "API requests refused by access control", ["reason"], registry=registry
         )
 
-    def check(self, client: str, token: str | None, allowed: frozenset[Role]) -> Actor:
-        """The caller's actor; raises ``HTTPException`` 429, 401 or 403."""
+    def authenticate(self, client: str, token: str | None) -> Actor:
+        """The token's actor; raises ``HTTPException`` 429 or 401."""
         wait = self._limiter.blocked_for(client)
         if wait > 0:
             self._refused.labels("rate_limited").inc()
@@ -78,14 +78,19 @@ class AccessGuard:
             self._limiter.failed(client)
             self._refused.labels("unauthenticated").inc()
             raise HTTPException(401, "a valid API token (Authorization: Bearer …)", headers=UNAUTHENTICATED)
+        return actor
+
+    def authorise(self, actor: Actor, allowed: frozenset[Role]) -> None:
+        """Raises ``HTTPException`` 403 unless the actor's role is allowed (``admin`` always is)."""
         if actor.role not in allowed and actor.role != ADMIN:
             self._refused.labels("forbidden").inc()
             raise HTTPException(403, f"role {actor.role} may not do this")
-        return actor
 
 
 def require(*roles: Role) -> Any:
-    """A dependency (use as ``Depends``-ed default or in ``dependencies=[...]``) giving the ``Actor``."""
+    """A dependency (a parameter's default or in ``dependencies=[...]``) giving the ``Actor``.
+
+    The actor is on ``request.state`` before the role check, so a refused attempt is audited too."""
     allowed = frozenset(roles)
 
     async def authorised(
@@ -93,8 +98,9 @@ def require(*roles: Role) -> Any:
     ) -> Actor:
         guard: AccessGuard = request.app.state.access
         client = request.client.host if request.client else "unknown"
-        actor = guard.check(client, credentials.credentials if credentials else None, allowed)
+        actor = guard.authenticate(client, credentials.credentials if credentials else None)
         request.state.actor = actor
+        guard.authorise(actor, allowed)
         return actor
 
     return Depends(authorised)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from careedge_common.access.roles import Actor
@@ -16,10 +17,6 @@ from careedge_common.access.roles import Actor
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 AuditHook = Callable[[Actor, str, str, int], None]
 """Called with (actor, method, path, status) after an authenticated state-changing request."""
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class BodyLimit:
@@ -36,27 +33,18 @@ class BodyLimit:
             await _too_large(send, self._max_bytes)
             return
         received = 0
-        started = False
 
         async def counting_receive() -> Message:
+            """A body streamed without a length is cut off where it passes the cap; the
+            exception reaches FastAPI's handler for HTTP errors whoever was reading."""
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
             if received > self._max_bytes:
-                raise BodyTooLarge
+                raise HTTPException(413, _too_large_detail(self._max_bytes))
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self._app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if started:
-                raise
-            await _too_large(send, self._max_bytes)
+        await self._app(scope, counting_receive, send)
 
 
 class AuditRequests:
@@ -85,7 +73,7 @@ class AuditRequests:
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:
-    body = json.dumps({"detail": f"request body larger than {max_bytes} bytes"}).encode()
+    body = json.dumps({"detail": _too_large_detail(max_bytes)}).encode()
     await send(
         {
             "type": "http.response.start",
@@ -94,3 +82,7 @@ async def _too_large(send: Send, max_bytes: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _too_large_detail(max_bytes: int) -> str:
+    return f"request body larger than {max_bytes} bytes"
