@@ -3,7 +3,10 @@ published while these tests run), guarded by a tokens file with one token per ro
 
 from __future__ import annotations
 
+import asyncio
+import queue
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,9 +16,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from careedge_common.access.roles import Role
+from careedge_common.api_server import make_api_server
 from careedge_common.config import SiteConfig
 from careedge_common.envelope import utc_now
 from careedge_common.pseudonym import Pseudonymiser
+from careedge_testkit.servers import LOOPBACK, free_port
 from careedge_testkit.tokens import issue_tokens
 from edge.api import create_app
 from edge.api_access import audit_requests, edge_guard
@@ -77,3 +82,31 @@ def edge_api(tmp_path: Path, **limits: Any) -> Iterator[EdgeApi]:
     finally:
         station.close()
         outbox.close()
+
+
+@contextmanager
+def served_edge_api(tmp_path: Path) -> Iterator[tuple[str, dict[Role, str]]]:
+    """The edge app on a real loopback port, built and served in its own thread (as in the daemon,
+    one loop owns the SQLite connections); yields its base URL and the tokens."""
+    port = free_port()
+    ready: queue.Queue[dict[Role, str]] = queue.Queue()
+    stop = threading.Event()
+
+    async def serve() -> None:
+        with edge_api(tmp_path, max_failures=1000) as kit:
+            server = make_api_server(kit.app, LOOPBACK, port)
+            task = asyncio.create_task(server.serve())
+            while not server.started and not task.done():
+                await asyncio.sleep(0.01)
+            ready.put(kit.tokens)
+            await asyncio.to_thread(stop.wait)
+            server.should_exit = True
+            await task
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), name="edge-api")
+    thread.start()
+    try:
+        yield f"http://{LOOPBACK}:{port}", ready.get(timeout=20)
+    finally:
+        stop.set()
+        thread.join(timeout=20)
