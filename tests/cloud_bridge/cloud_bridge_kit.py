@@ -12,9 +12,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from careedge_common import topics
+from careedge_common.access.roles import Role
+from careedge_common.access.tokens import TokenFile
 from careedge_common.config import SiteConfig
 from careedge_common.envelope import new_event_id, rfc3339
 from careedge_testkit.servers import LOOPBACK, Mosquitto, VictoriaMetrics, free_port
+from careedge_testkit.tokens import bearer
 
 SITE = "site-a"
 GATEWAY = "gw-1"
@@ -26,6 +29,15 @@ THRESHOLDS = [
     {"code": "8480-6", "yellow_above": 140, "red_above": 180, "yellow_below": 100, "red_below": 90},
     {"code": "8462-4", "yellow_above": 90, "red_above": 120},
 ]
+
+
+def tokens_file(tmp_path: Path) -> Path:
+    return tmp_path / "tokens.json"
+
+
+def staff_headers(tmp_path: Path, name: str, role: Role = "nurse") -> dict[str, str]:
+    """The header of a new token in the bridge's tokens file (a running bridge sees it at once)."""
+    return bearer(TokenFile(tokens_file(tmp_path)).create(name, role, datetime.now(UTC)))
 
 
 def site_config(
@@ -57,7 +69,7 @@ def site_config(
                 "client_id": client_id,
                 "sink": sink,
                 "store_path": str(tmp_path / "bridge.db"),
-                "api": {"port": free_port()},
+                "api": {"port": free_port(), "access": {"tokens_file": str(tokens_file(tmp_path))}},
                 "batch_wait_ms": 20,
                 **bridge,
             },

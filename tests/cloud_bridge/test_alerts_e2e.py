@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
-from cloud_bridge_kit import SITE, SYSTOLIC, TestClient, envelope, site_config, vitals_topic
+from cloud_bridge_kit import SITE, SYSTOLIC, TestClient, envelope, site_config, staff_headers, vitals_topic
 from paho.mqtt.enums import CallbackAPIVersion
 from webhook_receiver import SECRET, Receiver
 
@@ -56,13 +56,15 @@ def test_reading_to_alert_on_the_topic_then_acknowledged_and_resolved_via_the_ap
             assert (raised["transition"], raised["severity"], raised["subject"]) == ("raised", "red", ANNA)
             assert raised["reading_id"] == reading["id"]
 
-            api = httpx.Client(base_url=bridge.api_url)
+            api = httpx.Client(base_url=bridge.api_url, headers=staff_headers(tmp_path, "nurse.li"))
+            zhao = staff_headers(tmp_path, "dr.zhao")
+            pharmacist = staff_headers(tmp_path, "chen", "pharmacist")
             wait_until(
                 lambda: len(api.get(f"/alerts/{raised['id']}").json()["alert"]["reading_ids"]) == 2,
                 10,
                 "the repeat",
             )
-            acknowledged = api.post(f"/alerts/{raised['id']}/acknowledge", json={"actor": "nurse.li"})
+            acknowledged = api.post(f"/alerts/{raised['id']}/acknowledge")
             assert acknowledged.status_code == 200
             assert acknowledged.json()["alert"]["acknowledged_by"] == "nurse.li"
             on_topic = _published(alerts_topic)
@@ -78,14 +80,11 @@ def test_reading_to_alert_on_the_topic_then_acknowledged_and_resolved_via_the_ap
                 api.get("/alerts", params={"state": "acknowledged"}).json()["alerts"][0]["id"] == raised["id"]
             )
             assert api.get("/alerts", params={"category": "call"}).json()["alerts"] == []
-            assert api.post(f"/alerts/{raised['id']}/resolve", json={"actor": "nurse li"}).status_code == 422
-            assert api.post(f"/alerts/{raised['id']}/resolve", json={"actor": "dr.zhao"}).status_code == 200
+            assert api.post(f"/alerts/{raised['id']}/resolve", headers=pharmacist).status_code == 403
+            assert api.post(f"/alerts/{raised['id']}/resolve", headers=zhao).status_code == 200
             assert _published(alerts_topic)["transition"] == "resolved"
-            assert api.post(f"/alerts/{raised['id']}/resolve", json={"actor": "dr.zhao"}).status_code == 409
-            assert (
-                api.post("/alerts/01ARZ3NDEKTSV4RRFFQ69G5FAV/acknowledge", json={"actor": "x"}).status_code
-                == 404
-            )
+            assert api.post(f"/alerts/{raised['id']}/resolve", headers=zhao).status_code == 409
+            assert api.post("/alerts/01ARZ3NDEKTSV4RRFFQ69G5FAV/acknowledge").status_code == 404
             steps = api.get(f"/alerts/{raised['id']}").json()["transitions"]
             assert [(s["kind"], s["actor"]) for s in steps] == [
                 ("raised", None),

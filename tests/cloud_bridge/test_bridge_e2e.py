@@ -20,6 +20,7 @@ from cloud_bridge_kit import (
     TestClient,
     envelope,
     site_config,
+    staff_headers,
     vitals_topic,
 )
 
@@ -114,7 +115,8 @@ def test_redelivered_envelope_is_stored_and_alerted_once_even_after_restart(
         gateway.publish(vitals_topic(), reading)
         wait_until(lambda: _metric(bridge, "messages_acked_total") == 1, 10, "the third copy acknowledged")
         assert _metric(bridge, "duplicates_total") == 1
-        assert len(httpx.get(f"{bridge.api_url}/alerts").json()["alerts"]) == 1
+        nurse = staff_headers(tmp_path, "nurse.li")
+        assert len(httpx.get(f"{bridge.api_url}/alerts", headers=nurse).json()["alerts"]) == 1
     wait_until(victoria.export, 10, "the stored point")
     assert [series["values"] for series in victoria.export()] == [[185]]
     assert json.loads(alerts.next_message().payload)["reading_id"] == reading["id"]
@@ -143,7 +145,7 @@ def test_red_blood_pressure_raises_alert_published_and_listed(
         assert red[0]["category"] == "threshold"
         assert not published[0]["historical"]
 
-        api = httpx.Client(base_url=bridge.api_url)
+        api = httpx.Client(base_url=bridge.api_url, headers=staff_headers(tmp_path, "nurse.li"))
         listed = api.get("/alerts", params={"severity": "red"}).json()["alerts"]
         assert {a["id"] for a in listed} == {a["id"] for a in red}
         assert len(api.get("/alerts", params={"subject": "res-other"}).json()["alerts"]) == 1
