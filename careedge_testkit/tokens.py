@@ -17,3 +17,17 @@ def issue_tokens(path: Path) -> dict[Role, str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def tokens_path(tmp_path: Path) -> Path:
+    return tmp_path / "tokens.json"
+
+
+def access_config(tmp_path: Path) -> dict[str, str]:
+    """The ``api.access`` fragment of a test's site config: its own tokens file in ``tmp_path``."""
+    return {"tokens_file": str(tokens_path(tmp_path))}
+
+
+def role_headers(tmp_path: Path, role: Role = "admin") -> dict[str, str]:
+    """The header of a new token in that file; a running API sees it at once."""
+    return bearer(TokenFile(tokens_path(tmp_path)).create(f"test-{role}", role, datetime.now(UTC)))

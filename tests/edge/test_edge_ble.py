@@ -28,6 +28,7 @@ from careedge_common.envelope import Envelope
 from careedge_common.pseudonym import Pseudonymiser
 from careedge_testkit.mqtt_capture import MqttCapture
 from careedge_testkit.servers import Mosquitto, free_port
+from careedge_testkit.tokens import access_config, role_headers
 from edge.daemon import EdgeDaemon
 from edge.drivers_factory import BleBackends
 from edge.residents import load_roster
@@ -96,7 +97,7 @@ def site_config(
                 "id": GATEWAY,
                 "data_dir": str(tmp_path / "data"),
                 "pseudonym_secret_file": str(secret),
-                "api": {"port": api},
+                "api": {"port": api, "access": access_config(tmp_path)},
                 "kiosk": {"residents_file": str(roster), "identifier_authority": AUTHORITY},
                 "ble": {"max_connections_per_adapter": 2},
             },
@@ -160,7 +161,9 @@ async def running_edge(
     capture = MqttCapture(broker.port, [f"careedge/v1/{SITE}/{GATEWAY}/vitals/#"])
     await asyncio.to_thread(capture.start)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api}", timeout=5) as http:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{api}", timeout=5, headers=role_headers(tmp_path)
+        ) as http:
             edge = RunningEdge(daemon, http, capture, pseudonymiser)
             await until(lambda: daemon.publisher.connected, "the publisher to connect")
             await until(_api_answers(http), "the edge API")

@@ -16,6 +16,7 @@ from careedge_common.pseudonym import Pseudonymiser
 from careedge_testkit.mqtt_capture import MqttCapture
 from careedge_testkit.processes import Daemon, write_config
 from careedge_testkit.servers import Mosquitto, free_port, wait_until
+from careedge_testkit.tokens import access_config, role_headers
 from firmware_sim.id_reader import IdReaderSimulator
 from firmware_sim.kiosk import KioskSimulator, MeasurementKind, Resident
 
@@ -33,22 +34,23 @@ BANDS = {t["code"]: Threshold.model_validate(t) for t in THRESHOLDS}
 
 
 class EdgeApi:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
         self.port = port
+        self.headers = headers
 
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
-            return json.loads(response.read())
+        return json.loads(self.text(path))
 
     def text(self, path: str) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=self.headers)
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the Request above is http://
             return str(response.read().decode())
 
     def post(self, path: str, document: dict[str, Any] | None = None) -> Any:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}",
             data=json.dumps(document or {}).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **self.headers},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the Request above is http://
@@ -75,7 +77,7 @@ def _config(tmp_path: Path, broker: int, kiosk: KioskSimulator, reader: IdReader
                 "id": GATEWAY,
                 "data_dir": str(tmp_path / "data"),
                 "pseudonym_secret_file": str(secret),
-                "api": {"port": api},
+                "api": {"port": api, "access": access_config(tmp_path)},
                 "kiosk": {
                     "station": "lobby",
                     "residents_file": str(roster),
@@ -106,7 +108,7 @@ def test_card_session_kiosk_results_and_nurse_call(mosquitto: Mosquitto, tmp_pat
         link=tmp_path / "kiosk.tty",
         ack_timeout=3,
     )
-    api = EdgeApi(free_port())
+    api = EdgeApi(free_port(), role_headers(tmp_path))
     reader = IdReaderSimulator(link=tmp_path / "reader.tty", suffix=";")
     with kiosk, reader, MqttCapture(mosquitto.port, [f"careedge/v1/{SITE}/#"]) as capture:
         config = _config(tmp_path, mosquitto.port, kiosk, reader, api.port)
@@ -151,7 +153,13 @@ def test_card_session_kiosk_results_and_nurse_call(mosquitto: Mosquitto, tmp_pat
     assert again == {**call, "repeated": True}, "a second press within the repeat window is the same call"
     assert logout["ended"] is True
     assert logout["state"]["session"] is None
-    events = [(e["event"], e["actor"]) for e in reversed(audit)]
+    events = [(e["event"], e["actor"]) for e in reversed(audit) if e["event"] != "api_request"]
+    requests = [(e["actor"], e["reason"]) for e in reversed(audit) if e["event"] == "api_request"]
+    assert requests == [
+        ("admin:test-admin", "POST /kiosk/call 200"),
+        ("admin:test-admin", "POST /kiosk/call 200"),
+        ("admin:test-admin", "POST /kiosk/logout 200"),
+    ]
     assert events[:3] == [
         ("card_unknown", "reader:reader-1"),
         ("session_started", "reader:reader-1"),
