@@ -3,9 +3,12 @@ bounded examples, called as an admin, with the same checks for both apps."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import HealthCheck, given, settings
 from schemathesis import Case
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
+from schemathesis.core.result import Err
 from schemathesis.schemas import BaseSchema
 
 BOUNDED = settings(
@@ -22,11 +25,13 @@ def fuzz_operations(schema: BaseSchema, token: str, base_url: str | None = None)
     headers = {"Authorization": f"Bearer {token}"}
     labels = []
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
         operation = result.ok()
 
         @given(case=operation.as_strategy())
         @BOUNDED
-        def call(case: Case) -> None:
+        def call(case: Case[Any]) -> None:
             case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
 
         call()

@@ -28,6 +28,10 @@ def access_config(tmp_path: Path) -> dict[str, str]:
     return {"tokens_file": str(tokens_path(tmp_path))}
 
 
+def new_token(tmp_path: Path, role: Role) -> str:
+    """A new token in that file, named ``test-<role>``; a running API sees it at once."""
+    return TokenFile(tokens_path(tmp_path)).create(f"test-{role}", role, datetime.now(UTC))
+
+
 def role_headers(tmp_path: Path, role: Role = "admin") -> dict[str, str]:
-    """The header of a new token in that file; a running API sees it at once."""
-    return bearer(TokenFile(tokens_path(tmp_path)).create(f"test-{role}", role, datetime.now(UTC)))
+    return bearer(new_token(tmp_path, role))

@@ -28,6 +28,7 @@ from careedge_testkit.mqtt_capture import MqttCapture
 from careedge_testkit.processes import Daemon, write_config
 from careedge_testkit.screenshots import screenshot_dir
 from careedge_testkit.servers import Mosquitto, free_port, wait_until
+from careedge_testkit.tokens import access_config, new_token
 from firmware_sim.id_reader import IdReaderSimulator
 from firmware_sim.kiosk import KioskSimulator, MeasurementKind, Resident
 
@@ -62,7 +63,7 @@ def _config(tmp_path: Path, broker: int, kiosk_tty: Path, reader: IdReaderSimula
                 "id": GATEWAY,
                 "data_dir": str(tmp_path / "data"),
                 "pseudonym_secret_file": str(secret),
-                "api": {"port": api},
+                "api": {"port": api, "access": access_config(tmp_path)},
                 "kiosk": {
                     "station": STATION,
                     "residents_file": str(roster),
@@ -123,7 +124,7 @@ def test_touch_session_coloured_result_and_call_nurse(
         with Daemon("edge", config) as edge:
             wait_until(lambda: _reader_up(api), 60, "the edge up with its reader open")
             page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{api}/kiosk")
+            page.goto(f"http://127.0.0.1:{api}/kiosk#token={new_token(tmp_path, 'resident_kiosk')}")
 
             expect(page.locator("#scan-title")).to_have_text("请刷身份证或扫描二维码")
             expect(page.locator("#call")).to_have_text("呼叫护士")

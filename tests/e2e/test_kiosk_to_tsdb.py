@@ -15,6 +15,7 @@ from careedge_common.pseudonym import Pseudonymiser
 from careedge_testkit.mqtt_capture import MqttCapture
 from careedge_testkit.processes import Daemon, write_config
 from careedge_testkit.servers import Mosquitto, VictoriaMetrics, free_port, wait_until
+from careedge_testkit.tokens import access_config, role_headers
 from firmware_sim.kiosk import KioskSimulator, MeasurementKind, MessageRecord, UnitsMode
 
 SITE, GATEWAY, DEVICE = "home-e2e", "gw-1", "kiosk-1"
@@ -47,6 +48,7 @@ class Site:
         token.write_text("not-checked-by-victoria-metrics")
         self.bridge_api = free_port()
         self.edge_api = free_port()
+        self.headers = role_headers(tmp_path)
         self.store_path = tmp_path / "bridge" / "bridge.db"
         common: dict[str, Any] = {
             "site": {"id": SITE, "timezone": "Asia/Shanghai"},
@@ -61,7 +63,7 @@ class Site:
                     "id": GATEWAY,
                     "data_dir": str(tmp_path / "edge"),
                     "pseudonym_secret_file": str(secret),
-                    "api": {"port": self.edge_api},
+                    "api": {"port": self.edge_api, "access": access_config(tmp_path)},
                     **(gateway or {}),
                 },
                 "devices": [
@@ -83,7 +85,7 @@ class Site:
                         "token": {"file": str(token)},
                     },
                     "store_path": str(self.store_path),
-                    "api": {"port": self.bridge_api},
+                    "api": {"port": self.bridge_api, "access": access_config(tmp_path)},
                     "batch_wait_ms": 50,
                     **(bridge or {}),
                 },
@@ -92,9 +94,9 @@ class Site:
 
     def get(self, path: str, port: int | None = None) -> Any:
         """GET from the bridge's API, or from the API on ``port`` (the edge's)."""
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{port or self.bridge_api}{path}", timeout=5
-        ) as response:
+        url = f"http://127.0.0.1:{port or self.bridge_api}{path}"
+        request = urllib.request.Request(url, headers=self.headers)
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the Request above is http://
             return json.loads(response.read())
 
     def processed_count(self) -> int:

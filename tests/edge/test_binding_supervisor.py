@@ -25,8 +25,10 @@ from careedge_common.envelope import Envelope, Observation, utc_now
 from careedge_common.pseudonym import Pseudonymiser
 from careedge_testkit.mqtt_capture import MqttCapture
 from careedge_testkit.servers import Mosquitto
+from careedge_testkit.tokens import access_config, role_headers
 from drivers.contract import InboundMessage, Reading
 from edge.api import create_app
+from edge.api_access import audit_requests, edge_guard
 from edge.drivers_factory import make_identification_source
 from edge.envelopes import EnvelopeFactory
 from edge.kiosk_station import KioskStation
@@ -165,6 +167,7 @@ async def running_edge(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Ed
                     "data_dir": str(tmp_path / "data"),
                     "pseudonym_secret_file": "/unused",
                     "kiosk": {"residents_file": str(roster_file), "identifier_authority": AUTHORITY},
+                    "api": {"port": 9101, "access": access_config(tmp_path)},
                 },
                 "devices": [{"id": "reader-1", "kind": "id_reader", "port": str(reader.device_path)}],
                 "alerts": {"thresholds": THRESHOLDS},
@@ -188,7 +191,9 @@ async def running_edge(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Ed
             config.devices[0], pseudonymiser=pseudonymiser, authority=AUTHORITY, on_rejected=lambda _: None
         )
         readers = ReaderSupervisor(source, station.identified, metrics)
-        app = create_app(metrics, lambda: {"mqtt_connected": True}, station.routers)
+        guard = edge_guard(config.gateway.api.access, metrics)
+        audit = audit_requests(station.audit, utc_now)
+        app = create_app(metrics, lambda: {"mqtt_connected": True}, guard, audit, station.routers)
         with MqttCapture(mosquitto.port, [f"careedge/v1/{SITE}/#"]) as capture:
             publisher.start()
             tasks = [
@@ -197,7 +202,9 @@ async def running_edge(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Ed
             ]
             transport = httpx.ASGITransport(app=app)
             try:
-                async with httpx.AsyncClient(transport=transport, base_url="http://edge") as http:
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://edge", headers=role_headers(tmp_path)
+                ) as http:
                     await until(lambda: _reader_up(metrics), "the reader port open")
                     yield Edge(station, outbox, cuff, reader, http, capture, pseudonymiser, metrics)
             finally:
