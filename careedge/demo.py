@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from paho.mqtt.enums import MQTTProtocolVersion
 
 from careedge.embedded_broker import LOOPBACK, EmbeddedBroker
 from careedge_common import topics
+from careedge_common.access.tokens import TokenFile
 from careedge_common.codes import BY_CODE
 from careedge_testkit.mqtt_capture import Captured, MqttCapture
 from firmware_sim.kiosk import FaultRates, KioskSimulator, UnitsMode
@@ -107,6 +109,9 @@ class Demo:
         self.alerts_seen: set[str] = set()
         """IDs of alerts seen on the alerts topic (an alert is published again at each transition)."""
         self.traffic_path = workdir / "mqtt.jsonl"
+        self.tokens_file = workdir / "api-tokens.json"
+        self.tokens: dict[str, str] = {}
+        """The demo's own API tokens by role (a nurse for the bridge, a kiosk for the page)."""
 
     async def run(self, seconds: float | None) -> dict[str, Any]:
         stop = asyncio.Event()
@@ -139,8 +144,10 @@ class Demo:
                 simulator.start()
             print(
                 f"demo: broker 127.0.0.1:{self.broker_port}, bridge API "
-                f"http://127.0.0.1:{self.bridge_api_port}/alerts, edge health "
-                f"http://127.0.0.1:{self.edge_api_port}/health; Ctrl-C to stop",
+                f"http://127.0.0.1:{self.bridge_api_port}/alerts (Authorization: Bearer "
+                f"{self.tokens['nurse']}), kiosk page "
+                f"http://127.0.0.1:{self.edge_api_port}/kiosk#token={self.tokens['resident_kiosk']}, "
+                f"edge health http://127.0.0.1:{self.edge_api_port}/health; Ctrl-C to stop",
                 flush=True,
             )
             with contextlib.suppress(TimeoutError):
@@ -164,6 +171,10 @@ class Demo:
         secret = self.workdir / "site-pseudonym.key"
         secret.write_bytes(secrets.token_bytes(32))
         secret.chmod(0o600)
+        book = TokenFile(self.tokens_file)
+        for role, name in (("nurse", "demo-nurse"), ("resident_kiosk", "demo-kiosk")):
+            self.tokens[role] = book.create(name, role, datetime.now(UTC))
+        access = {"tokens_file": str(self.tokens_file)}
         document = {
             "site": {"id": SITE, "name": "CareEdge demo 演示养老院", "timezone": "Asia/Shanghai"},
             "broker": {"insecure": True, "host": LOOPBACK, "port": self.broker_port, "protocol": "3.1.1"},
@@ -171,7 +182,7 @@ class Demo:
                 "id": GATEWAY,
                 "data_dir": str(self.workdir / "edge"),
                 "pseudonym_secret_file": str(secret),
-                "api": {"port": self.edge_api_port},
+                "api": {"port": self.edge_api_port, "access": access},
             },
             "devices": [
                 {
@@ -185,7 +196,7 @@ class Demo:
             "bridge": {
                 "sink": {"kind": "sqlite", "path": str(self.workdir / "bridge" / "vitals.db")},
                 "store_path": str(self.store_path),
-                "api": {"port": self.bridge_api_port},
+                "api": {"port": self.bridge_api_port, "access": access},
             },
             "alerts": {"thresholds": DEMO_THRESHOLDS},
         }
