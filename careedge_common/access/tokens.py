@@ -77,10 +77,13 @@ class TokenFile:
             return []
         stamp = (status.st_mtime_ns, status.st_size)
         if stamp != self._stamp:
-            self._entries = [
-                (document["hash"].encode(), Actor(document["name"], as_role(document["role"])))
-                for document in self._documents()
-            ]
+            try:
+                self._entries = [
+                    (document["hash"].encode(), Actor(document["name"], as_role(document["role"])))
+                    for document in self._documents()
+                ]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise TokenError(f"{self._path}: a token entry is not as made by careedge ({exc})") from None
             self._stamp = stamp
         return self._entries
 

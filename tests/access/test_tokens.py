@@ -7,12 +7,13 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from careedge.cli import app
 from careedge_common.access.guard import FailureLimiter
 from careedge_common.access.roles import Actor
-from careedge_common.access.tokens import TokenFile
+from careedge_common.access.tokens import TokenError, TokenFile
 
 
 def test_cli_prints_the_token_once_and_stores_only_its_hash(tmp_path: Path) -> None:
@@ -71,3 +72,10 @@ def test_failures_block_a_client_only_within_the_window() -> None:
 
 def _create(role: str, name: str, path: Path) -> Result:
     return CliRunner().invoke(app, ["token", "create", "--role", role, "--name", name, "--file", str(path)])
+
+
+def test_a_hand_edited_entry_with_an_unknown_role_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    path.write_text(json.dumps({"tokens": [{"hash": "00", "name": "x", "role": "root"}]}))
+    with pytest.raises(TokenError, match="role 'root'"):
+        TokenFile(path).actor("anything")
