@@ -9,13 +9,15 @@ from careedge_common.access.app import token_book
 from careedge_common.access.guard import AccessGuard
 from careedge_common.access.middleware import AuditHook
 from careedge_common.access.roles import Actor
+from careedge_common.access.tokens import TokenBook
 from careedge_common.config_access import AccessSettings
 from edge.audit import AuditEntry, AuditLog
 from edge.metrics import EdgeMetrics
 
 
-def edge_guard(settings: AccessSettings, metrics: EdgeMetrics) -> AccessGuard:
-    return AccessGuard(token_book(settings), settings, metrics.registry)
+def edge_guard(settings: AccessSettings, metrics: EdgeMetrics, *more: TokenBook) -> AccessGuard:
+    """``more``: token books beside the tokens file (the pharmacists' in the edge database)."""
+    return AccessGuard(token_book(settings, *more), settings, metrics.registry)
 
 
 def audit_requests(audit: AuditLog, clock: Callable[[], datetime]) -> AuditHook:

@@ -1,5 +1,6 @@
 """Nurses' side of dispensing on the edge's local API: the doses, and the confirmation that the
 resident is standing at the cabinet (which lets the drawer be released), or that they declined.
+Every route needs a ``nurse`` token (``careedge_common.access``).
 
 ``POST /cabinet/doses/{dose_id}/confirm`` ``{"staff": ...}`` is idempotent: a repeat answers with
 the dose as it stands. Handlers are async: they run on the daemon's loop, which owns SQLite.
@@ -12,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from careedge_common.access.guard import require
 from edge.audit import staff_actor
 from edge.cabinet_commands import dose_document
 from edge.dispensing import DispenseWorkflow
@@ -28,7 +30,7 @@ class StaffRequest(BaseModel):
 
 
 def cabinet_router(workflow: DispenseWorkflow, store: DoseStore) -> APIRouter:
-    router = APIRouter(prefix="/cabinet")
+    router = APIRouter(prefix="/cabinet", dependencies=[require("nurse")])
 
     @router.get("/doses")
     async def get_doses(limit: int = Query(default=100, ge=1, le=MAX_LIST)) -> dict[str, Any]:

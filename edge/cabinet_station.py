@@ -103,7 +103,7 @@ class CabinetStation:
         refill_workflow = RefillWorkflow(self.cabinets, self.refills, self.doses, events)
         self.routers: list[APIRouter] = [
             cabinet_router(self.workflow, self.doses),
-            pharmacy_router(self.cabinets, self.tokens, self.refills, refill_workflow, self._settings, clock),
+            pharmacy_router(self.cabinets, self.refills, refill_workflow, self._settings, clock),
         ]
 
     @property

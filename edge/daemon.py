@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from careedge_common.access.tokens import TokenBook
 from careedge_common.api_server import ApiServer, make_api_server
 from careedge_common.config import (
     SESSION_BOUND_KINDS,
@@ -276,6 +277,10 @@ class EdgeDaemon:
         """Ask ``serve`` to stop cleanly, as SIGTERM does; for callers that run the daemon in-process."""
         self._stop.set()
 
+    def _token_books(self) -> list[TokenBook]:
+        """Beside the tokens file: the pharmacists' tokens in the edge database, with cabinets."""
+        return [self.cabinets.tokens] if self.cabinets else []
+
     async def serve(self) -> None:
         """Run until SIGTERM, SIGINT or ``stop()``; then stop every task and close the database."""
         stop = self._stop
@@ -286,7 +291,9 @@ class EdgeDaemon:
             create_app(
                 self.metrics,
                 self.health,
-                edge_guard(self.gateway.api.access, self.metrics),
+                edge_guard(
+                    self.gateway.api.access, self.metrics, *([self.cabinets.tokens] if self.cabinets else [])
+                ),
                 audit_requests(self.station.audit, utc_now),
                 [*self.station.routers, *(self.cabinets.routers if self.cabinets else [])],
             ),

@@ -1,9 +1,10 @@
 """The pharmacist's routes on the edge's local API, and their page.
 
 ``GET /pharmacy`` is the page (no data in it). Everything under ``/pharmacy/api`` needs
-``Authorization: Bearer <token>`` of a pharmacist (``careedge pharmacist add``): 401 without a
-known token. ``GET .../inventory`` lists every slot with the cabinet's live count, the recorded lot
-and expiry, and flags (``edge.stock``); ``POST .../refills`` ``{"cabinet", "slot"}`` opens a drawer,
+``Authorization: Bearer <token>`` of a pharmacist (``careedge pharmacist add`` or ``careedge token
+create``; ``careedge_common.access``): 401 without a known token, 403 for another role.
+``GET .../inventory`` lists every slot with the cabinet's live count, the recorded lot and
+expiry, and flags (``edge.stock``); ``POST .../refills`` ``{"cabinet", "slot"}`` opens a drawer,
 ``.../refills/{id}/record`` ``{"quantity", "added", "lot", "expiry"}`` records it after the count
 check, ``.../refills/{id}/close`` closes it; 503 when the edge database cannot store it. Handlers
 are async: they run on the daemon's loop.
@@ -15,22 +16,25 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from importlib import resources
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from careedge_common.access.guard import require
+from careedge_common.access.roles import Actor
 from careedge_common.config_cabinet import CabinetWorkflowSettings
 from drivers.contract import DeviceError
 from drivers.modbus.cabinet import CabinetSnapshot, ModbusCabinet
 from edge.outbox import OutboxError
 from edge.refills import Refill, RefillError, RefillProblem, RefillStore, RefillWorkflow, SlotStock
-from edge.staff_tokens import StaffMember, StaffTokens
+from edge.staff_tokens import StaffMember
 from edge.stock import stock_flags
 
 PAGE = "index.html"
 NO_STORE = {"Cache-Control": "no-store"}
+PHARMACIST = require("pharmacist")
 PROBLEM_STATUS: dict[RefillProblem, int] = {
     "unknown_cabinet": 404,
     "unknown_refill": 404,
@@ -60,7 +64,6 @@ class RecordRequest(BaseModel):
 
 def pharmacy_router(
     cabinets: Mapping[str, ModbusCabinet],
-    tokens: StaffTokens,
     refills: RefillStore,
     workflow: RefillWorkflow,
     settings: CabinetWorkflowSettings,
@@ -69,12 +72,8 @@ def pharmacy_router(
     router = APIRouter(prefix="/pharmacy")
     page = resources.files("edge.pharmacy").joinpath(PAGE).read_text(encoding="utf-8")
 
-    async def pharmacist(authorization: Annotated[str | None, Header()] = None) -> StaffMember:
-        scheme, _, token = (authorization or "").partition(" ")
-        member = tokens.member(token) if scheme.lower() == "bearer" and token else None
-        if member is None or member.role != "pharmacist":
-            raise HTTPException(401, "a pharmacist's token", headers={"WWW-Authenticate": "Bearer"})
-        return member
+    async def pharmacist(actor: Actor = PHARMACIST) -> StaffMember:
+        return StaffMember(actor.name, "pharmacist")
 
     signed_in = Depends(pharmacist)
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from careedge_common.access.roles import Actor
 from edge.audit import AuditEntry, AuditLog, pharmacist_actor
 from edge.edge_db import Transaction, connect, to_text
 
@@ -67,6 +68,11 @@ class StaffTokens:
             "SELECT name, role FROM staff_tokens WHERE token_hash = ?", (token_hash(token),)
         ).fetchone()
         return None if row is None else StaffMember(row[0], row[1])
+
+    def actor(self, token: str) -> Actor | None:
+        """As a ``careedge_common.access`` token book: pharmacists' tokens reach the edge's API."""
+        member = self.member(token)
+        return None if member is None else Actor(member.name, member.role)
 
     def close(self) -> None:
         self._db.close()

@@ -6,12 +6,14 @@ from fastapi import FastAPI
 
 from careedge_common.access.guard import AccessGuard
 from careedge_common.access.middleware import AuditHook, AuditRequests, BodyLimit
-from careedge_common.access.tokens import TokenBook, TokenFile
+from careedge_common.access.tokens import TokenBook, TokenBooks, TokenFile
 from careedge_common.config_access import AccessSettings
 
 
-def token_book(settings: AccessSettings) -> TokenBook | None:
-    return TokenFile(settings.tokens_file) if settings.tokens_file is not None else None
+def token_book(settings: AccessSettings, *more: TokenBook) -> TokenBook | None:
+    """The tokens file of ``settings`` (if any) and ``more`` books, as one; None when there is none."""
+    books = [TokenFile(settings.tokens_file), *more] if settings.tokens_file is not None else [*more]
+    return TokenBooks(*books) if books else None
 
 
 def protect(app: FastAPI, guard: AccessGuard, audit: AuditHook | None = None) -> None:

@@ -32,6 +32,18 @@ class TokenBook(Protocol):
         """The actor ``token`` belongs to, or None for an unknown token."""
 
 
+class TokenBooks:
+    """Several books as one: the site's tokens file and, on the edge, the pharmacists' tokens
+    that ``careedge pharmacist add`` keeps in the edge database."""
+
+    def __init__(self, *books: TokenBook) -> None:
+        self._books = books
+
+    def actor(self, token: str) -> Actor | None:
+        found = [actor for book in self._books if (actor := book.actor(token)) is not None]
+        return found[0] if found else None
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

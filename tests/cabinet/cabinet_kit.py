@@ -16,6 +16,7 @@ import paho.mqtt.publish as publish
 from careedge_common import topics
 from careedge_testkit.processes import write_config
 from careedge_testkit.servers import LOOPBACK, free_port
+from careedge_testkit.tokens import access_config
 from drivers.modbus.profile import load_profile
 from firmware_sim.cabinet.model import CabinetModel
 from firmware_sim.cabinet.server import CabinetSimulator
@@ -58,7 +59,7 @@ def edge_config(
                 "id": GATEWAY,
                 "data_dir": str(tmp_path / "data"),
                 "pseudonym_secret_file": str(secret),
-                "api": {"port": api},
+                "api": {"port": api, "access": access_config(tmp_path)},
                 "cabinet": {"check_interval_s": 0.1, **(cabinet_settings or {})},
             },
             "devices": [
@@ -121,17 +122,19 @@ def bridge_config(tmp_path: Path, broker: int, api: int) -> Path:
                 "client_id": "bridge-cabinet-test",
                 "sink": {"kind": "sqlite", "path": str(tmp_path / "points.db")},
                 "store_path": str(tmp_path / "bridge.db"),
-                "api": {"port": api},
+                "api": {"port": api, "access": access_config(tmp_path)},
                 "batch_wait_ms": 20,
             },
         },
     )
 
 
-def bridge_events(port: int, event: str) -> list[dict[str, Any]]:
-    """The bridge's stored cabinet events of one kind, oldest first; none while its API is not up."""
+def bridge_events(port: int, event: str, nurse: dict[str, str]) -> list[dict[str, Any]]:
+    """The bridge's stored cabinet events of one kind, oldest first; none while its API is not up.
+    ``nurse``: the header of a nurse's token (``careedge_testkit.tokens.role_headers``)."""
+    request = urllib.request.Request(f"http://{LOOPBACK}:{port}/cabinet-events", headers=nurse)
     try:
-        with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/cabinet-events", timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the Request above is http://
             events = json.loads(response.read())["events"]
     except OSError:
         return []

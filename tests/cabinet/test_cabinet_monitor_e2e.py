@@ -16,6 +16,7 @@ from careedge.cli import app
 from careedge_testkit.edge_api import EdgeApi
 from careedge_testkit.processes import Daemon
 from careedge_testkit.servers import LOOPBACK, Mosquitto, free_port, wait_until
+from careedge_testkit.tokens import new_token, role_headers
 from tests.cabinet.cabinet_kit import (
     CABINET,
     bridge_config,
@@ -26,22 +27,24 @@ from tests.cabinet.cabinet_kit import (
 )
 
 
-def _temperature_alerts(port: int) -> list[dict[str, Any]]:
+def _temperature_alerts(port: int, nurse: dict[str, str]) -> list[dict[str, Any]]:
+    request = urllib.request.Request(f"http://{LOOPBACK}:{port}/alerts", headers=nurse)
     try:
-        with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/alerts", timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the Request above is http://
             found = json.loads(response.read())["alerts"]
     except OSError:
         return []
     return [alert for alert in found if "cabinet_temperature" in json.dumps(alert)]
 
 
-def _count(port: int, event: str, count: int) -> list[dict[str, Any]] | None:
-    found = bridge_events(port, event)
+def _count(port: int, event: str, count: int, nurse: dict[str, str]) -> list[dict[str, Any]] | None:
+    found = bridge_events(port, event, nurse)
     return found if len(found) == count else None
 
 
 def test_excursion_across_a_restart_door_and_broken_probe(tmp_path: Path, mosquitto: Mosquitto) -> None:
-    api, bridge_port = EdgeApi(free_port()), free_port()
+    api, bridge_port = EdgeApi(free_port(), new_token(tmp_path, "nurse")), free_port()
+    nurse = role_headers(tmp_path, "nurse")
     with (
         simulated_cabinet() as cabinet,
         Daemon("bridge", bridge_config(tmp_path, mosquitto.port, bridge_port)),
@@ -53,7 +56,9 @@ def test_excursion_across_a_restart_door_and_broken_probe(tmp_path: Path, mosqui
             wait_until(lambda: bridge_up(bridge_port), 20, "bridge subscribed")
             wait_until(api.up, 20, "edge API up")
             model.push_temperature("fridge", 12.0)
-            (started,) = wait_until(lambda: bridge_events(bridge_port, "temperature_excursion"), 20, "start")
+            (started,) = wait_until(
+                lambda: bridge_events(bridge_port, "temperature_excursion", nurse), 20, "start"
+            )
             edge.kill()
         finally:
             edge.kill()
@@ -62,16 +67,18 @@ def test_excursion_across_a_restart_door_and_broken_probe(tmp_path: Path, mosqui
             wait_until(api.up, 20, "restarted edge API up")
             wait_until(lambda: _open_peak(tmp_path) == 13.4, 20, "the peak seen after the restart kept")
             model.push_temperature("fridge", 5.0)
-            excursions = wait_until(lambda: _count(bridge_port, "temperature_excursion", 2), 20, "ended")
+            excursions = wait_until(
+                lambda: _count(bridge_port, "temperature_excursion", 2, nurse), 20, "ended"
+            )
             model.open_door()
-            wait_until(lambda: bridge_events(bridge_port, "door"), 20, "door opened")
+            wait_until(lambda: bridge_events(bridge_port, "door", nurse), 20, "door opened")
             model.close_door()
-            doors = wait_until(lambda: _count(bridge_port, "door", 2), 20, "door shut")
+            doors = wait_until(lambda: _count(bridge_port, "door", 2, nurse), 20, "door shut")
             model.fail_sensor("ambient")
-            (fault,) = wait_until(lambda: bridge_events(bridge_port, "fault"), 20, "probe fault")
+            (fault,) = wait_until(lambda: bridge_events(bridge_port, "fault", nurse), 20, "probe fault")
             audit = [e["event"] for e in api.get("/audit?limit=50")["entries"]]
             health = api.get("/health")
-            alerts = wait_until(lambda: _temperature_alerts(bridge_port), 20, "the excursion's alert")
+            alerts = wait_until(lambda: _temperature_alerts(bridge_port, nurse), 20, "the excursion's alert")
     assert started["data"]["phase"] == "started"
     first, ended = excursions
     assert first["id"] == started["id"], "the start was not reported again after the restart"

@@ -23,6 +23,7 @@ from careedge_testkit.edge_api import EdgeApi
 from careedge_testkit.mqtt_capture import Captured, MqttCapture
 from careedge_testkit.processes import Daemon
 from careedge_testkit.servers import Mosquitto, free_port, wait_until
+from careedge_testkit.tokens import new_token
 from edge.crash_point import ENV_VAR
 from edge.dispensing import STEPS
 from firmware_sim.cabinet.model import DEFAULT_DOSES_PER_SLOT
@@ -56,7 +57,7 @@ def test_one_dose_and_one_event_whatever_step_the_edge_dies_after(
 ) -> None:
     command = dispense_command(f"c-{step}", SLOT)
     dose_id = f"cmd:{command['command_id']}"
-    api = EdgeApi(free_port())
+    api = EdgeApi(free_port(), new_token(tmp_path, "nurse"))
     filters = [topics.cabinet_event(SITE, GATEWAY, CABINET), topics.cmd_ack(SITE, GATEWAY, "+")]
     with simulated_cabinet(resident_doses=1) as cabinet, MqttCapture(mosquitto.port, filters) as capture:
         config = edge_config(tmp_path, mosquitto.port, cabinet, api.port)
@@ -126,7 +127,7 @@ def test_power_loss_after_the_release_never_releases_the_drawer_again(
     timeout has passed the dose is ``refused`` with the count unchanged."""
     command = dispense_command("c-power", SLOT)
     dose_id = f"cmd:{command['command_id']}"
-    api = EdgeApi(free_port())
+    api = EdgeApi(free_port(), new_token(tmp_path, "nurse"))
     filters = [topics.cabinet_event(SITE, GATEWAY, CABINET)]
     with simulated_cabinet(relock_after_s=30) as cabinet, MqttCapture(mosquitto.port, filters) as capture:
         model = cabinet.model

@@ -12,6 +12,7 @@ import yaml
 from careedge_testkit.edge_api import EdgeApi
 from careedge_testkit.processes import Daemon, write_config
 from careedge_testkit.servers import Mosquitto, free_port, wait_until
+from careedge_testkit.tokens import new_token, role_headers
 from firmware_sim.cabinet.model import DEFAULT_DOSES_PER_SLOT
 from tests.cabinet.cabinet_kit import (
     CABINET,
@@ -39,7 +40,8 @@ def test_missed_dose_reaches_the_bridge_store_and_no_drawer_opens(
         "end": (local + timedelta(seconds=4)).strftime("%H:%M:%S"),
     }
     schedule = {"id": "aspirin-am", "subject": SUBJECT, "cabinet": CABINET, "slot": SLOT, "windows": [window]}
-    edge_api, bridge_port = EdgeApi(free_port()), free_port()
+    edge_api, bridge_port = EdgeApi(free_port(), new_token(tmp_path, "nurse")), free_port()
+    nurse = role_headers(tmp_path, "nurse")
     with simulated_cabinet(resident_doses=1) as cabinet:
         config = edge_config(tmp_path, mosquitto.port, cabinet, edge_api.port, {"schedules": [schedule]})
         document = yaml.safe_load(config.read_text(encoding="utf-8"))
@@ -55,7 +57,7 @@ def test_missed_dose_reaches_the_bridge_store_and_no_drawer_opens(
                 doses[0]["dose_id"] == f"aspirin-am:{local:%Y-%m-%d}:{window['start'][:5].replace(':', '')}"
             )
             stored = wait_until(
-                lambda: bridge_events(bridge_port, "missed"),
+                lambda: bridge_events(bridge_port, "missed", nurse),
                 30,
                 "missed event in the bridge store",
             )

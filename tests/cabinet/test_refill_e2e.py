@@ -17,6 +17,7 @@ from careedge.cli import app
 from careedge_testkit.edge_api import EdgeApi
 from careedge_testkit.processes import Daemon
 from careedge_testkit.servers import Mosquitto, free_port, wait_until
+from careedge_testkit.tokens import new_token, role_headers
 from firmware_sim.cabinet.model import DEFAULT_DOSES_PER_SLOT
 from tests.cabinet.cabinet_kit import (
     CABINET,
@@ -49,6 +50,9 @@ def test_refill_with_a_miscount_then_the_right_count(tmp_path: Path, mosquitto: 
     api, stranger = EdgeApi(free_port(), token), EdgeApi(0, "not-a-token")
     stranger.port = api.port
     bridge_port = free_port()
+    nurse = role_headers(tmp_path, "nurse")
+    # The audit log is the staff's: a pharmacist's token gets 403 there.
+    auditor = EdgeApi(api.port, new_token(tmp_path, "technician"))
     expiry = (datetime.now(UTC) + timedelta(days=20)).date().isoformat()
     with simulated_cabinet() as cabinet:
         model = cabinet.model
@@ -59,6 +63,9 @@ def test_refill_with_a_miscount_then_the_right_count(tmp_path: Path, mosquitto: 
             with pytest.raises(urllib.error.HTTPError) as refused:
                 stranger.get("/pharmacy/api/inventory")
             assert refused.value.code == 401
+            with pytest.raises(urllib.error.HTTPError) as forbidden:
+                auditor.get("/pharmacy/api/inventory")
+            assert forbidden.value.code == 403, "a technician's token is not a pharmacist's"
             opened = api.post("/pharmacy/api/refills", {"cabinet": CABINET, "slot": SLOT})
             assert opened["count_before"] == DEFAULT_DOSES_PER_SLOT
             again = api.post("/pharmacy/api/refills", {"cabinet": CABINET, "slot": SLOT})
@@ -66,7 +73,7 @@ def test_refill_with_a_miscount_then_the_right_count(tmp_path: Path, mosquitto: 
             refill = f"/pharmacy/api/refills/{opened['refill_id']}"
             assert model.is_unlocked(SLOT)
             model.open_drawer(SLOT)
-            wait_until(lambda: _drawer_seen_open(api), 10, "the routine poll sees the drawer open")
+            wait_until(lambda: _drawer_seen_open(auditor), 10, "the routine poll sees the drawer open")
             model.take_doses(SLOT, REMOVED)
             left = DEFAULT_DOSES_PER_SLOT - REMOVED
             wrong = {
@@ -97,11 +104,11 @@ def test_refill_with_a_miscount_then_the_right_count(tmp_path: Path, mosquitto: 
             assert slot["flags"] == ["near_expiry"]
             assert slot["refill"] is None
             stored = wait_until(
-                lambda: bridge_events(bridge_port, "refill"),
+                lambda: bridge_events(bridge_port, "refill", nurse),
                 20,
                 "refill event in the bridge store",
             )
-            audit = api.get("/audit?limit=20")["entries"]
+            audit = auditor.get("/audit?limit=20")["entries"]
     (event,) = stored
     assert event["data"]["lot"] == "L2026-07"
     assert event["data"]["count_after"] == left + ADDED
