@@ -89,10 +89,6 @@ def staff_actor(name: str) -> str:
     return f"staff:{name}"
 
 
-def pharmacist_actor(name: str) -> str:
-    return f"pharmacist:{name}"
-
-
 def cabinet_actor(device_id: str) -> str:
     return f"cabinet:{device_id}"
 

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,7 +29,6 @@ from drivers.contract import DeviceError
 from drivers.modbus.cabinet import CabinetSnapshot, ModbusCabinet
 from edge.outbox import OutboxError
 from edge.refills import Refill, RefillError, RefillProblem, RefillStore, RefillWorkflow, SlotStock
-from edge.staff_tokens import StaffMember
 from edge.stock import stock_flags
 
 PAGE = "index.html"
@@ -72,21 +71,18 @@ def pharmacy_router(
     router = APIRouter(prefix="/pharmacy")
     page = resources.files("edge.pharmacy").joinpath(PAGE).read_text(encoding="utf-8")
 
-    async def pharmacist(actor: Actor = PHARMACIST) -> StaffMember:
-        return StaffMember(actor.name, "pharmacist")
-
-    signed_in = Depends(pharmacist)
+    signed_in = PHARMACIST
 
     @router.get("", response_class=HTMLResponse)
     async def get_page() -> HTMLResponse:
         return HTMLResponse(page, headers=NO_STORE)
 
     @router.get("/api/me")
-    async def get_me(member: StaffMember = signed_in) -> dict[str, Any]:
+    async def get_me(member: Actor = signed_in) -> dict[str, Any]:
         return {"name": member.name, "role": member.role}
 
     @router.get("/api/inventory")
-    async def get_inventory(member: StaffMember = signed_in) -> dict[str, Any]:
+    async def get_inventory(member: Actor = signed_in) -> dict[str, Any]:
         stock = refills.stock()
         today = clock().date()
         documents = []
@@ -106,13 +102,13 @@ def pharmacy_router(
 
     @router.post("/api/refills")
     async def post_open(
-        request: OpenRequest, response: Response, member: StaffMember = signed_in
+        request: OpenRequest, response: Response, member: Actor = signed_in
     ) -> dict[str, Any]:
         return await _answer(response, workflow.open(request.cabinet, request.slot, member))
 
     @router.post("/api/refills/{refill_id}/record")
     async def post_record(
-        refill_id: int, request: RecordRequest, response: Response, member: StaffMember = signed_in
+        refill_id: int, request: RecordRequest, response: Response, member: Actor = signed_in
     ) -> dict[str, Any]:
         return await _answer(
             response,
@@ -127,9 +123,7 @@ def pharmacy_router(
         )
 
     @router.post("/api/refills/{refill_id}/close")
-    async def post_close(
-        refill_id: int, response: Response, member: StaffMember = signed_in
-    ) -> dict[str, Any]:
+    async def post_close(refill_id: int, response: Response, member: Actor = signed_in) -> dict[str, Any]:
         return await _answer(response, workflow.close(refill_id, member))
 
     return router

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from careedge_common.access.roles import Actor
 from drivers.contract import DeviceError
 from drivers.modbus.cabinet import ModbusCabinet
 from drivers.modbus.errors import WriteNotVerified
@@ -24,7 +25,6 @@ from edge.audit import AuditEvent
 from edge.cabinet_events import CabinetEvents
 from edge.dose_store import DoseStore
 from edge.edge_db import Transaction, connect, from_text, to_text
-from edge.staff_tokens import StaffMember
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS slot_stock (
@@ -148,7 +148,7 @@ class RefillWorkflow:
         self._events = events
         self._clock = events.clock
 
-    async def open(self, cabinet_id: str, slot: int, member: StaffMember) -> Refill:
+    async def open(self, cabinet_id: str, slot: int, member: Actor) -> Refill:
         """Release the slot's drawer for refilling; the refill already open on it, if any, is returned
         as it is (a repeated request releases nothing). Raises ``RefillError``."""
         cabinet = self._cabinet(cabinet_id, slot)
@@ -174,7 +174,7 @@ class RefillWorkflow:
         return refill
 
     async def record(
-        self, refill_id: int, *, quantity: int, added: int, lot: str, expiry: date, member: StaffMember
+        self, refill_id: int, *, quantity: int, added: int, lot: str, expiry: date, member: Actor
     ) -> Refill:
         """Check the pharmacist's count against the cabinet's and store quantity, lot and expiry.
         Raises ``RefillError`` (``count_mismatch`` with the cabinet's figures)."""
@@ -216,7 +216,7 @@ class RefillWorkflow:
             self._audit_row("refill_recorded", member, refill.cabinet, refill.slot, detail, db)
         return self._refill(refill_id)
 
-    async def close(self, refill_id: int, member: StaffMember) -> Refill:
+    async def close(self, refill_id: int, member: Actor) -> Refill:
         """Finish the refill once the drawer is shut; publishes the ``refill`` event. Raises
         ``RefillError`` (``drawer_open``)."""
         refill = self._refill(refill_id)
@@ -250,7 +250,7 @@ class RefillWorkflow:
         assert closed is not None
         return closed
 
-    def _mismatch(self, refill: Refill, member: StaffMember, facts: Mapping[str, Any]) -> None:
+    def _mismatch(self, refill: Refill, member: Actor, facts: Mapping[str, Any]) -> None:
         self._audit_row("refill_mismatch", member, refill.cabinet, refill.slot, facts, None)
 
     def _refill(self, refill_id: int) -> Refill:
@@ -277,7 +277,7 @@ class RefillWorkflow:
     def _audit_row(
         self,
         event: AuditEvent,
-        member: StaffMember,
+        member: Actor,
         cabinet: str,
         slot: int,
         detail: Mapping[str, Any],
@@ -285,5 +285,5 @@ class RefillWorkflow:
         envelope_id: str | None = None,
     ) -> None:
         self._events.audit_row(
-            db, event, member.actor, {"cabinet": cabinet, "slot": slot, **detail}, envelope_id
+            db, event, member.label, {"cabinet": cabinet, "slot": slot, **detail}, envelope_id
         )
