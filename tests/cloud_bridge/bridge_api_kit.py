@@ -6,16 +6,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alerts_kit import ANNA, T0, Alerts, make_alerts, reading
+from api_kit import HEALTHY
 from fastapi import FastAPI
 
 from careedge_common.access.roles import Role
 from careedge_common.config_access import AccessSettings
 from careedge_testkit.tokens import issue_tokens
 from cloud_bridge.access import bridge_guard
-from cloud_bridge.api import Health, create_app
+from cloud_bridge.api import create_app
+from cloud_bridge.dashboard import DashboardSources
+from cloud_bridge.live_feed import LiveFeed
 from cloud_bridge.metrics import BridgeMetrics
-
-HEALTHY = Health(True, True, True, T0, 0, {})
 
 
 @dataclass
@@ -35,5 +36,7 @@ def bridge_api(tmp_path: Path, **limits: float) -> BridgeApi:
     alerts.feed(reading(ANNA, T0, systolic=185))
     (raised,) = alerts.open()
     metrics = BridgeMetrics()
-    app = create_app(alerts.service, lambda: HEALTHY, metrics, bridge_guard(settings, metrics))
+    sources = DashboardSources(LiveFeed(), alerts.config)
+    guard = bridge_guard(settings, metrics)
+    app = create_app(alerts.service, lambda: HEALTHY, metrics, alerts.store, sources, guard)
     return BridgeApi(app, alerts, tokens, raised.id)
