@@ -19,11 +19,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
 
 from careedge_common import topics
+from careedge_common.access.tokens import TokenFile
 from careedge_common.config import SiteConfig
 from careedge_common.envelope import Envelope, Observation, new_event_id
 from careedge_testkit.browser import chromium, shoot
 from careedge_testkit.screenshots import screenshot_dir
 from careedge_testkit.servers import LOOPBACK, Mosquitto, free_port, wait_until
+from careedge_testkit.tokens import access_config, bearer, tokens_path
 from cloud_bridge.bridge import Bridge
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +56,7 @@ def _config(tmp_path: Path, mosquitto: Mosquitto) -> SiteConfig:
                 "client_id": "bridge-dashboard",
                 "sink": {"kind": "sqlite", "path": str(tmp_path / "points.db")},
                 "store_path": str(tmp_path / "bridge.db"),
-                "api": {"port": free_port()},
+                "api": {"port": free_port(), "access": access_config(tmp_path)},
                 "batch_wait_ms": 20,
             },
             "alerts": {
@@ -126,7 +128,8 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
         wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
         for at, systolic in earlier:
             gateway(_reading(ANNA, at, systolic, 72))
-        api = httpx.Client(base_url=bridge.api_url)
+        nurse = TokenFile(tokens_path(tmp_path)).create("nurse.li", "nurse", datetime.now(UTC))
+        api = httpx.Client(base_url=bridge.api_url, headers=bearer(nurse))
         wait_until(
             lambda: (
                 len(api.get(f"/residents/{ANNA}/readings", params={"code": "8480-6"}).json()["readings"]) == 3
@@ -137,7 +140,7 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
 
         page = browser.new_page()
         page.set_viewport_size(DESK_SCREEN)
-        page.goto(f"{bridge.api_url}/dashboard")
+        page.goto(f"{bridge.api_url}/dashboard#token={nurse}")
         expect(page.locator("#title")).to_have_text("护士站看板")
         expect(page.locator("#live")).to_have_text("实时")
         expect(page.locator(".floor h3")).to_have_text(["楼层 2F", "楼层 3F"])
