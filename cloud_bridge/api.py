@@ -80,7 +80,7 @@ def create_app(
     protect(app, guard)
     app.include_router(readings_router(store), dependencies=[NURSE])
     app.include_router(fhir_router(store), dependencies=[NURSE])
-    app.include_router(dashboard_router(dashboard))
+    app.include_router(dashboard_router(dashboard, NURSE))
 
     @app.get("/alerts", dependencies=[NURSE])
     def list_alerts(

@@ -9,7 +9,9 @@ from pathlib import Path
 from alerts_kit import ANNA, BORIS, T0, make_alerts, reading
 from api_kit import api_over
 
+from careedge_testkit.tokens import role_headers
 from cloud_bridge.live_feed import MAX_QUEUED, LiveFeed, sse
+from cloud_bridge.stream_tickets import StreamTickets
 
 PLACED = {
     "residents": {
@@ -77,3 +79,28 @@ async def test_a_browser_that_falls_behind_is_cut_off_to_reconnect() -> None:
     for number in range(MAX_QUEUED + 1):
         feed.publish(sse("reading", {"n": number}))
     assert [chunk async for chunk in stream] == []
+
+
+def test_the_dashboards_data_needs_a_nurse_and_the_stream_a_fresh_ticket(tmp_path: Path) -> None:
+    with api_over(tmp_path) as (api, _alerts):
+        pharmacist = role_headers(tmp_path, "pharmacist")
+        for path in ("/dashboard/residents", f"/dashboard/bands/{ANNA}"):
+            assert api.get(path, headers=pharmacist).status_code == 403
+            assert api.get(path, headers={"Authorization": ""}).status_code == 401
+        assert api.get("/dashboard", headers={"Authorization": ""}).status_code == 200, (
+            "the page holds no data"
+        )
+        assert api.post("/events/ticket", headers=pharmacist).status_code == 403
+        assert api.get("/events", params={"ticket": "made-up"}).status_code == 401
+        assert api.get("/events").status_code == 422
+        assert api.post("/events/ticket").json()["ticket"]
+
+
+def test_a_stream_ticket_works_once_and_not_after_its_time() -> None:
+    tickets = StreamTickets()
+    ticket = tickets.issue()
+    assert tickets.redeem(ticket)
+    assert not tickets.redeem(ticket)
+    assert not tickets.redeem("never-issued")
+    expired = StreamTickets(ttl_s=0)
+    assert not expired.redeem(expired.issue())
