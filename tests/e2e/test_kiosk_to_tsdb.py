@@ -99,6 +99,13 @@ class Site:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the Request above is http://
             return json.loads(response.read())
 
+    def post(self, path: str) -> Any:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.bridge_api}{path}", headers=self.headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the Request above is http://
+            return json.loads(response.read())
+
     def processed_count(self) -> int:
         """Envelopes the bridge recorded as processed: one per reading, however often delivered."""
         with contextlib.closing(sqlite3.connect(f"file:{self.store_path}?mode=ro", uri=True)) as db:
@@ -186,6 +193,18 @@ def test_kiosk_readings_reach_the_tsdb_and_a_crisis_raises_a_red_alert(
             ]
             alerts_topic.wait_for(lambda msgs: len(msgs) >= len(alerts), 30, "alerts on the topic")
             published = [json.loads(m.payload) for m in alerts_topic.messages]
+            first_red = next(alert for alert in alerts if alert["severity"] == "red")
+            site.post(f"/alerts/{first_red['id']}/acknowledge")
+            acknowledged = alerts_topic.wait_for(
+                lambda msgs: [
+                    document
+                    for document in map(json.loads, (m.payload for m in msgs))
+                    if document["id"] == first_red["id"] and document.get("transition") == "acknowledged"
+                ],
+                30,
+                "the acknowledgement on the alerts topic",
+            )
+            stored_after = site.get(f"/alerts/{first_red['id']}")
         assert bridge.stop() == 0
 
     assert len(kiosk.acknowledged) == 12
@@ -202,6 +221,10 @@ def test_kiosk_readings_reach_the_tsdb_and_a_crisis_raises_a_red_alert(
     for resident_and_code in crisis:
         assert resident_and_code in red
     assert {a["id"] for a in published} == {a["id"] for a in alerts}
+    # A nurse acknowledges one red alert from the kiosk's crisis reading: who and when are kept.
+    assert acknowledged[0]["state"] == "acknowledged"
+    assert acknowledged[0]["acknowledged_by"] == stored_after["alert"]["acknowledged_by"]
+    assert [step["kind"] for step in stored_after["transitions"]][-1] == "acknowledged"
 
 
 def test_broker_outage_mid_stream_loses_and_doubles_nothing(
