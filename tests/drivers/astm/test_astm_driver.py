@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import select
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -178,7 +178,14 @@ async def test_after_a_refused_message_the_next_enq_is_answered_busy(analyzer: A
 
     assert await analyzer.replies(1) == NAK
     pending.cancel()
+    # The driver counts the refusal just after writing the NAK, on its own task.
+    await asyncio.wait_for(_until(lambda: len(analyzer.rejected) >= 2), 5)
     assert analyzer.rejected == ["sender_aborted", "busy"]
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
 
 
 async def test_an_unplugged_analyzer_ends_messages_with_device_disconnected(analyzer: Analyzer) -> None:
