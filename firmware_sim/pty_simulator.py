@@ -54,8 +54,8 @@ class PtySimulator(Generic[RecordT, CountersT, OutcomeT]):
         if not self._roster:
             raise ValueError("at least one resident is needed")
         self._rng = random.Random(seed)
-        self._queue: list[Resident] = []
-        self._last_resident: Resident | None = None
+        self._roster_order = self._rng.sample(self._roster, len(self._roster))
+        self._turn = 0
         self._fault_rng = random.Random(f"{seed}/faults")
         self._interval = interval
         self._count = count
@@ -161,17 +161,13 @@ class PtySimulator(Generic[RecordT, CountersT, OutcomeT]):
             self._finished.set()
 
     def _next_resident(self) -> Resident:
-        """Residents take turns, as they queue at a device: each once per round, in a shuffled
-        order, so one resident is never measured twice within a few seconds. A new round never
-        starts with the resident who ended the last one: two of their readings could fall in the
-        same second and share a time-series key, the second overwriting the first."""
-        if not self._queue:
-            self._queue = list(self._roster)
-            self._rng.shuffle(self._queue)
-            if len(self._queue) > 1 and self._queue[-1] == self._last_resident:
-                self._queue[0], self._queue[-1] = self._queue[-1], self._queue[0]
-        self._last_resident = self._queue.pop()
-        return self._last_resident
+        """Residents take turns, as they queue at a device: in one shuffled order, round after
+        round, so a resident comes back only after every other one. Reshuffling each round would
+        let a resident end one round and start the next two turns later: two of their readings
+        could then fall in the same second and share a time-series key, one hiding the other."""
+        resident = self._roster_order[self._turn % len(self._roster_order)]
+        self._turn += 1
+        return resident
 
     def _bump(self, counter: str) -> None:
         with self._lock:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import itertools
 import time
 from pathlib import Path
 
@@ -41,12 +40,16 @@ def test_every_message_acknowledged_with_aa_is_recorded_once() -> None:
         assert hl7.parse(item.payload.decode("utf-8").split("\r")[0]).segment("MSH") is not None
 
 
-def test_no_resident_is_measured_twice_in_a_row_across_rounds() -> None:
-    with fast_kiosk(residents=2, count=40) as sim, MllpReceiver(sim.device_path):
+def test_a_resident_comes_back_only_after_every_other_resident() -> None:
+    """Seen in the chaos run with a reshuffle per round: a resident ending one round and starting
+    the next two turns later gave two readings in one second, one hiding the other."""
+    roster = 7
+    with fast_kiosk(residents=roster, count=5 * roster) as sim, MllpReceiver(sim.device_path):
         assert sim.wait_finished(DONE_S)
     residents = [record.resident_id for record in sim.acknowledged]
-    assert len(residents) == 40
-    assert all(one != two for one, two in itertools.pairwise(residents))
+    assert len(residents) == 5 * roster
+    assert len(set(residents[:roster])) == roster
+    assert residents == residents[:roster] * 5
 
 
 def test_ae_makes_the_kiosk_resend_the_same_message() -> None:
