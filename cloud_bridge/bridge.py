@@ -163,14 +163,15 @@ class Bridge:
 
     def stop(self) -> None:
         """Stop taking messages, let the writer finish or abandon its batch unacknowledged, stop
-        webhook delivery (what is undelivered waits in the store), end a takeover in progress, say
-        ``offline`` to the peers and the gateways, disconnect, end the dashboards' live streams, stop
-        the API and close the stores."""
+        webhook delivery (what is undelivered waits in the store), say ``offline`` to the gateways
+        and disconnect, end a takeover in progress and say ``offline`` to the peer bridges (only
+        now, so that none takes this session over while this bridge still holds it), end the
+        dashboards' live streams, stop the API and close the stores."""
         self._pipeline.stop()
         self._webhooks.stop()
+        self._subscriber.stop()
         if self._takeovers is not None:
             self._takeovers.stop()
-        self._subscriber.stop()
         self._live.close()
         self._api.should_exit = True
         self._api_thread.join()

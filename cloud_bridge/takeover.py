@@ -131,7 +131,11 @@ class Takeovers:
             for peer in self._peers.to_take_over(time.monotonic()):
                 if self._stop.is_set():
                     break
-                self._take_over(peer)
+                try:
+                    self._take_over(peer)
+                except Exception:
+                    log.exception("the takeover of %s's session failed; trying again later", peer)
+                    self._peers.defer(peer, time.monotonic() + retry_s)
 
     def _take_over(self, peer: str) -> None:
         """Only an online bridge whose own session holds the shared subscription gets here, so the
