@@ -34,6 +34,10 @@ from careedge_testkit.servers import LOOPBACK, Mosquitto, VictoriaMetrics, free_
 
 SITE, GATEWAY = "home-scale", "gw-1"
 RED_SYSTOLIC = 185
+ACKED = "careedge_bridge_messages_acked_total"
+TAKEN_OVER = "careedge_bridge_takeover_messages_total"
+STARTED = "careedge_bridge_takeovers_started_total"
+FINISHED = "careedge_bridge_takeovers_finished_total"
 
 
 class SharedStoreSite:
@@ -166,6 +170,10 @@ def _expected(envelopes: list[dict[str, Any]]) -> dict[tuple[str, int], float]:
     }
 
 
+def _red(envelopes: list[dict[str, Any]]) -> list[str]:
+    return [envelope["id"] for envelope in envelopes if envelope["obs"][0]["value"] == RED_SYSTOLIC]
+
+
 def test_two_bridges_split_the_load_and_process_each_reading_once(
     mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path
 ) -> None:
@@ -182,7 +190,7 @@ def test_two_bridges_split_the_load_and_process_each_reading_once(
         _publish(gateway, envelopes)
         wait_until(lambda: site.processed() == len(envelopes), 60, "every envelope processed")
         _publish(gateway, redelivered)
-        acked = ("careedge_bridge_messages_acked_total",) * 2
+        acked = (ACKED,) * 2
         wait_until(
             lambda: (
                 sum(map(site.metric, ("bridge-a", "bridge-b"), acked)) == len(envelopes) + len(redelivered)
@@ -207,16 +215,6 @@ def test_two_bridges_split_the_load_and_process_each_reading_once(
     assert sorted(alert["subject"] for alert in published) == sorted(red_residents)
     assert {alert["transition"] for alert in published} == {"raised"}
     assert _stored(victoria) == _expected(envelopes)
-
-
-def _red(envelopes: list[dict[str, Any]]) -> list[str]:
-    return [envelope["id"] for envelope in envelopes if envelope["obs"][0]["value"] == RED_SYSTOLIC]
-
-
-ACKED = "careedge_bridge_messages_acked_total"
-TAKEN_OVER = "careedge_bridge_takeover_messages_total"
-STARTED = "careedge_bridge_takeovers_started_total"
-FINISHED = "careedge_bridge_takeovers_finished_total"
 
 
 def test_a_bridge_killed_mid_stream_and_left_down_has_its_share_taken_over(
