@@ -246,6 +246,8 @@ def test_a_bridge_killed_mid_stream_and_left_down_has_its_share_taken_over(
                 lambda: site.metric("bridge-b", FINISHED, outcome="drained") == 1, 30, "takeover drained"
             )
             taken_over = site.metric("bridge-b", TAKEN_OVER)
+            with MqttCapture(mosquitto.port, [topics.bridge_state(SITE)]) as bridge_state:
+                bridge_state.wait_for(lambda messages: messages, 10, "the retained bridge state")
             bridge_a.start()
             wait_until(lambda: site.ready("bridge-a"), 60, "bridge-a back")
             _publish(gateway, third)
@@ -256,6 +258,7 @@ def test_a_bridge_killed_mid_stream_and_left_down_has_its_share_taken_over(
             bridge_a.kill()
         assert bridge_b.running
     assert taken_over >= len(second) / 4, taken_over
+    assert bridge_state.messages[-1].payload == b"online", "bridge-a's Will is not the site's last word"
     assert acked_by_a >= len(third) / 4, acked_by_a
     assert takeovers == 1
     everything = first + second + third
