@@ -302,3 +302,21 @@ def test_a_takeover_gives_the_session_back_when_its_bridge_returns(
     assert acked_by_a >= len(second) / 4, acked_by_a
     assert takeovers == 1
     assert _stored(victoria) == _expected(first + second)
+
+
+def test_a_bridge_stopped_cleanly_and_left_down_has_its_share_taken_over(
+    mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path
+) -> None:
+    """A clean stop keeps the session and its shared subscription, so the share would queue there
+    just as after a kill: the stopping bridge tells its peers it is offline."""
+    site = SharedStoreSite(tmp_path, mosquitto, victoria)
+    envelopes = _envelopes(300, datetime.now(UTC) - timedelta(minutes=5))
+    with site.bridge("bridge-b") as bridge_b, _gateway(mosquitto) as gateway:
+        with site.bridge("bridge-a"):
+            wait_until(
+                lambda: site.ready("bridge-a") and site.ready("bridge-b"), 60, "both bridges subscribed"
+            )
+        _publish(gateway, envelopes)
+        wait_until(lambda: site.processed() == len(envelopes), 60, "every envelope, bridge-a stopped")
+        assert bridge_b.running
+    assert _stored(victoria) == _expected(envelopes)
