@@ -32,6 +32,7 @@ from careedge_common.config_cabinet import CabinetWorkflowSettings
 from careedge_common.config_delivery import DeliveryCheck, EdgeReplay
 from careedge_common.config_modbus import ModbusSettings
 from careedge_common.config_signing import ConfigSigning
+from careedge_common.config_takeover import TakeoverConfig
 
 
 class SiteInfo(StrictModel):
@@ -414,6 +415,7 @@ class BridgeConfig(StrictModel):
     another bridge on the shared subscription) does not alert twice. Longer than the edge replay
     window (7 days by default), because a gateway may replay anything it still holds."""
     delivery: DeliveryCheck = DeliveryCheck()
+    takeover: TakeoverConfig = TakeoverConfig()
 
 
 class AlertsConfig(StrictModel):

@@ -6,6 +6,7 @@ against Mosquitto/EMQX (MQTT 5) and the embedded demo broker (MQTT 3.1.1).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 from dataclasses import dataclass
@@ -128,3 +129,12 @@ def connect_async(
         clean_start=not persistent if is_v5(broker) else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
         properties=properties,
     )
+
+
+def publish_before_leaving(client: mqtt.Client, topic: str, payload: bytes, timeout_s: float) -> bool:
+    """Publish a retained QoS 1 goodbye (a Last Will is only sent when a client dies) and wait up to
+    ``timeout_s`` for the broker's PUBACK; returns whether it came."""
+    info = client.publish(topic, payload, qos=1, retain=True)
+    with contextlib.suppress(RuntimeError, ValueError):
+        info.wait_for_publish(timeout_s)
+    return info.is_published()

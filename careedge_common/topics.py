@@ -35,6 +35,25 @@ def bridge_state(site: str) -> str:
     return f"{ROOT}/{site}/bridge/state"
 
 
+def bridge_member_state(site: str, client_id: str) -> str:
+    """Retained: one bridge process's birth document, or ``offline`` by its Last Will. Apart from
+    the site-wide ``bridge/state`` the gateways read: the other bridges need to know which member of
+    the shared subscription died, to take over the session it left behind. The ``_`` cannot begin
+    a gateway ID, so no gateway's ``{gateway}/#`` grant covers it."""
+    return f"{ROOT}/{site}/_bridges/{client_id}/state"
+
+
+def all_bridge_member_states(site: str) -> str:
+    return f"{ROOT}/{site}/_bridges/+/state"
+
+
+def bridge_ingest_filters(site: str, *, share: bool) -> list[str]:
+    """What a bridge session subscribes: the streams (shared among bridges with MQTT 5), and every
+    gateway's state unshared (a shared subscription receives no retained messages)."""
+    streams = [all_vitals(site), all_calls(site), all_cabinet_events(site)]
+    return [*(shared(stream) if share else stream for stream in streams), all_states(site)]
+
+
 def all_vitals(site: str) -> str:
     """Subscription filter for every gateway's vitals of one site."""
     return f"{ROOT}/{site}/+/vitals/+"

@@ -69,6 +69,15 @@ class Daemon:
             self.process.kill()
             self.process.wait(10)
 
+    def pause(self) -> None:
+        """SIGSTOP: the process holds its connections but does nothing, as on a frozen host."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+
     def stop(self, timeout: float = 20) -> int | None:
         """SIGTERM and wait; returns the exit code."""
         if self.process is None:

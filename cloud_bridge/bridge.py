@@ -18,6 +18,7 @@ from typing import Self
 from careedge_common.api_server import make_api_server
 from careedge_common.config import SiteConfig, read_key_file
 from careedge_common.envelope import utc_now
+from careedge_common.mqtt_client import is_v5
 from cloud_bridge.access import bridge_guard
 from cloud_bridge.alert import Clock
 from cloud_bridge.alert_service import AlertService
@@ -28,9 +29,11 @@ from cloud_bridge.engine import AlertEngine
 from cloud_bridge.live_feed import LiveFeed
 from cloud_bridge.metrics import BridgeMetrics
 from cloud_bridge.pipeline import Pipeline, PipelineSettings
+from cloud_bridge.session_takeover import TakeoverHooks
 from cloud_bridge.sink import open_sink
 from cloud_bridge.store import BridgeStore
 from cloud_bridge.subscriber import Incoming, Subscriber
+from cloud_bridge.takeover import Takeovers
 from cloud_bridge.watermarks import DeliveryCheckMetrics, WatermarkKeeper
 from cloud_bridge.webhook import Dispatcher
 
@@ -67,6 +70,18 @@ class Bridge:
             inbox.put,
             self.metrics.received.inc,
             self.metrics.acked.inc,
+        )
+        self._takeovers = (
+            Takeovers(
+                config.site.id,
+                config.broker,
+                settings,
+                self._subscriber,
+                TakeoverHooks(inbox.put, self.metrics.received.inc, self.metrics.acked.inc),
+                self.metrics.registry,
+            )
+            if settings.takeover.enabled and is_v5(config.broker)
+            else None
         )
         self.alerts = AlertService(
             config.site.id,
@@ -108,7 +123,7 @@ class Bridge:
             ),
             recent=RecentIds(settings.dedupe_window),
             inbox=inbox,
-            outlet=self._subscriber,
+            outlet=self._takeovers or self._subscriber,
             metrics=self.metrics,
             on_crash=self.crashed.set,
         )
@@ -142,15 +157,21 @@ class Bridge:
         self._pipeline.start()
         self._webhooks.start()
         self._subscriber.start()
+        if self._takeovers is not None:
+            self._takeovers.start()
         log.info("bridge started; API on %s", self.api_url)
 
     def stop(self) -> None:
-        """Stop taking messages, let the writer finish or abandon its batch unacknowledged, say
-        ``offline``, stop webhook delivery (what is undelivered waits in the store), disconnect,
-        end the dashboards' live streams, stop the API and close the stores."""
+        """Stop taking messages, let the writer finish or abandon its batch unacknowledged, stop
+        webhook delivery (what is undelivered waits in the store), say ``offline`` to the gateways
+        and disconnect, end a takeover in progress and say ``offline`` to the peer bridges (only
+        now, so that none takes this session over while this bridge still holds it), end the
+        dashboards' live streams, stop the API and close the stores."""
         self._pipeline.stop()
         self._webhooks.stop()
         self._subscriber.stop()
+        if self._takeovers is not None:
+            self._takeovers.stop()
         self._live.close()
         self._api.should_exit = True
         self._api_thread.join()

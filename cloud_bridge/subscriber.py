@@ -22,7 +22,6 @@ filter matches, is acknowledged and dropped on arrival. Flow control: with MQTT 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections import deque
@@ -34,7 +33,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from careedge_common import topics
 from careedge_common.config import BridgeConfig, BrokerConfig
-from careedge_common.mqtt_client import Will, connect_async, is_v5, make_client
+from careedge_common.mqtt_client import Will, connect_async, is_v5, make_client, publish_before_leaving
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +50,9 @@ class Incoming(NamedTuple):
     qos: int
     connection: int
     """Which connection delivered it; acknowledgements are only valid on that one."""
+    taken_over_from: str | None = None
+    """The peer bridge whose session a takeover client received it from (``takeover``); None when
+    this bridge's own session delivered it."""
 
 
 class Subscriber:
@@ -72,9 +74,7 @@ class Subscriber:
         self._on_acked = on_acked
         self._ready: deque[Incoming] = deque()
         self._state_topic = topics.bridge_state(site)
-        streams = [topics.all_vitals(site), topics.all_calls(site), topics.all_cabinet_events(site)]
-        self._filters = [topics.shared(stream) if is_v5(broker) else stream for stream in streams]
-        self._filters.append(topics.all_states(site))
+        self._filters = topics.bridge_ingest_filters(site, share=is_v5(broker))
         self._lock = threading.Lock()
         self._connection = 0
         self._connected = False
@@ -117,12 +117,10 @@ class Subscriber:
     def stop(self) -> None:
         """Say ``offline`` (retained) while still connected, then disconnect; unacknowledged
         messages stay in the broker-side session for the next start."""
-        if self._connected:
-            info = self._client.publish(self._state_topic, OFFLINE, qos=1, retain=True)
-            with contextlib.suppress(RuntimeError, ValueError):
-                info.wait_for_publish(GOODBYE_TIMEOUT_S)
-            if not info.is_published():
-                log.warning("the broker did not confirm the bridge's offline state before disconnecting")
+        if self._connected and not publish_before_leaving(
+            self._client, self._state_topic, OFFLINE, GOODBYE_TIMEOUT_S
+        ):
+            log.warning("the broker did not confirm the bridge's offline state before disconnecting")
         self._client.disconnect()
         self._client.loop_stop()
 

@@ -55,8 +55,13 @@ def listener_config(files: ListenerFiles, port: int, bind: str) -> str:
 
 def acl_file(site: str, gateways: list[str], bridges: list[str]) -> str:
     """Each gateway writes only below its own root and reads its own commands, its watermark and
-    the bridge's state; bridges read the whole site and write alerts, commands, watermarks and their
-    state. Revoked identities are simply absent."""
+    the bridge's state; bridges read the whole site and write alerts, commands, watermarks, the
+    site's bridge state and their own member state (so the bridge's ``client_id`` is its
+    provisioned ID). Revoked identities are simply absent.
+
+    A bridge may connect with a peer bridge's client ID to take over its session when the peer
+    died (``cloud_bridge.takeover``): Mosquitto ties sessions to client IDs, not to certificates,
+    and checks what the session delivers against the connecting identity, which reads the site."""
     lines = [f"# CareEdge ACL of site {site}, written by `careedge provision`. Not listed: no access.", ""]
     for gateway in gateways:
         root = topics.gateway_root(site, gateway)
@@ -77,6 +82,7 @@ def acl_file(site: str, gateways: list[str], bridges: list[str]) -> str:
             f"topic write {everyone}/cmd/#",
             f"topic write {everyone}/watermark",
             f"topic write {topics.bridge_state(site)}",
+            f"topic write {topics.bridge_member_state(site, bridge)}",
             "",
         ]
     return "\n".join(lines)

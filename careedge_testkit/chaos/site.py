@@ -4,7 +4,8 @@ Kiosk simulators on pseudo-terminals feed one edge daemon; the edge reaches Mosq
 ``LinkProxy`` (its uplink, which can be cut); bridges on one MQTT v5 shared subscription share one
 relational store and write to VictoriaMetrics. Each bridge keeps a stable client ID, because
 Mosquitto 2.0 holds a dead shared-subscription member's messages in its session until that same
-client reconnects.
+client ID connects again: the surviving bridge takes the killed one's session over meanwhile
+(``cloud_bridge.takeover``), and the killed one takes it back when it restarts.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """Two bridge processes on one MQTT v5 shared subscription, one relational store, one
 VictoriaMetrics: the load is split, nothing is processed twice, nothing is missed, and a bridge
-killed mid-stream gets its unacknowledged share back when it restarts under its own client ID.
+killed mid-stream that stays down has its share taken over by the survivor.
 
 Mosquitto 2.0 never hands a dead member's unacknowledged shared-subscription messages to the other
 members (checked: it keeps them, and keeps queueing that member's round-robin share, in the dead
-member's persistent session). So each bridge keeps a persistent session under a stable client ID
-and is restarted by systemd; a non-persistent session would lose those messages outright.
+member's persistent session). So each bridge announces itself with a retained birth document and a
+Last Will ``offline`` on ``careedge/v1/{site}/_bridges/{client_id}/state``; when one goes offline the
+lowest online bridge connects with the dead one's client ID, unsubscribes its session, and drains
+what it holds through its own pipeline (``cloud_bridge.takeover``). When the dead bridge comes back
+it takes its session over and resubscribes; the takeover client just stops.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ from careedge_testkit.servers import LOOPBACK, Mosquitto, VictoriaMetrics, free_
 
 SITE, GATEWAY = "home-scale", "gw-1"
 RED_SYSTOLIC = 185
+ACKED = "careedge_bridge_messages_acked_total"
+TAKEN_OVER = "careedge_bridge_takeover_messages_total"
+STARTED = "careedge_bridge_takeovers_started_total"
+FINISHED = "careedge_bridge_takeovers_finished_total"
 
 
 class SharedStoreSite:
@@ -43,7 +50,7 @@ class SharedStoreSite:
         self.store_path = tmp_path / "shared" / "bridge.db"
         self.api_ports: dict[str, int] = {}
 
-    def bridge(self, name: str) -> Daemon:
+    def bridge(self, name: str, takeover: dict[str, Any] | None = None) -> Daemon:
         port = self.api_ports.setdefault(name, free_port())
         config = write_config(
             self._tmp / f"{name}.yaml",
@@ -56,13 +63,14 @@ class SharedStoreSite:
                     "store_path": str(self.store_path),
                     "api": {"port": port},
                     "batch_wait_ms": 20,
+                    "takeover": takeover or {},
                 },
                 "alerts": {"thresholds": [{"code": "8480-6", "yellow_above": 139, "red_above": 180}]},
             },
         )
         return Daemon("bridge", config)
 
-    def metric(self, name: str, sample: str) -> float:
+    def metric(self, name: str, sample: str, **labels: str) -> float:
         with urllib.request.urlopen(
             f"http://{LOOPBACK}:{self.api_ports[name]}/metrics", timeout=5
         ) as response:
@@ -71,7 +79,7 @@ class SharedStoreSite:
             found.value
             for family in text_string_to_metric_families(text)
             for found in family.samples
-            if found.name == sample
+            if found.name == sample and labels.items() <= found.labels.items()
         )
 
     def ready(self, name: str) -> bool:
@@ -162,6 +170,10 @@ def _expected(envelopes: list[dict[str, Any]]) -> dict[tuple[str, int], float]:
     }
 
 
+def _red(envelopes: list[dict[str, Any]]) -> list[str]:
+    return [envelope["id"] for envelope in envelopes if envelope["obs"][0]["value"] == RED_SYSTOLIC]
+
+
 def test_two_bridges_split_the_load_and_process_each_reading_once(
     mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path
 ) -> None:
@@ -178,7 +190,7 @@ def test_two_bridges_split_the_load_and_process_each_reading_once(
         _publish(gateway, envelopes)
         wait_until(lambda: site.processed() == len(envelopes), 60, "every envelope processed")
         _publish(gateway, redelivered)
-        acked = ("careedge_bridge_messages_acked_total",) * 2
+        acked = (ACKED,) * 2
         wait_until(
             lambda: (
                 sum(map(site.metric, ("bridge-a", "bridge-b"), acked)) == len(envelopes) + len(redelivered)
@@ -186,7 +198,7 @@ def test_two_bridges_split_the_load_and_process_each_reading_once(
             60,
             "every delivery acknowledged",
         )
-        red = [envelope["id"] for envelope in envelopes if envelope["obs"][0]["value"] == RED_SYSTOLIC]
+        red = _red(envelopes)
         red_residents = {envelope["subject"] for envelope in envelopes if envelope["id"] in red}
         # One open alert per resident and condition: each red resident's readings repeat one alert.
         alerts.wait_for(lambda msgs: len(msgs) >= len(red_residents), 30, "an alert per red resident")
@@ -205,12 +217,14 @@ def test_two_bridges_split_the_load_and_process_each_reading_once(
     assert _stored(victoria) == _expected(envelopes)
 
 
-def test_bridge_killed_mid_stream_gets_its_share_back_on_restart(
+def test_a_bridge_killed_mid_stream_and_left_down_has_its_share_taken_over(
     mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path
 ) -> None:
     site = SharedStoreSite(tmp_path, mosquitto, victoria)
     start = datetime.now(UTC) - timedelta(minutes=5)
-    first, second = _envelopes(400, start), _envelopes(400, start + timedelta(seconds=1), first_seq=401)
+    first = _envelopes(1000, start)
+    second = _envelopes(400, start + timedelta(seconds=2), first_seq=1001)
+    third = _envelopes(200, start + timedelta(seconds=3), first_seq=1401)
     with site.bridge("bridge-b") as bridge_b, _gateway(mosquitto) as gateway:
         bridge_a = site.bridge("bridge-a").start()
         try:
@@ -218,27 +232,91 @@ def test_bridge_killed_mid_stream_gets_its_share_back_on_restart(
                 lambda: site.ready("bridge-a") and site.ready("bridge-b"), 60, "both bridges subscribed"
             )
             _publish(gateway, first)
-            wait_until(
-                lambda: site.metric("bridge-a", "careedge_bridge_messages_acked_total") > 0, 30, "work"
-            )
+            wait_until(lambda: site.metric("bridge-a", ACKED) > 0, 30, "bridge-a acknowledging")
+            # Frozen while bridge-a dies and the second part is published, bridge-b cannot take over
+            # before bridge-a's round-robin share of it has been queued in bridge-a's session.
+            bridge_b.pause()
             bridge_a.kill()
-            acked_by_b = site.metric("bridge-b", "careedge_bridge_messages_acked_total")
             _publish(gateway, second)
+            bridge_b.resume()
             wait_until(
-                lambda: (
-                    site.metric("bridge-b", "careedge_bridge_messages_acked_total")
-                    >= acked_by_b + len(second) / 4
-                ),
-                60,
-                "bridge-b working on the second half",
+                lambda: site.processed() == len(first) + len(second), 60, "every envelope, bridge-a down"
             )
-            held_for_a = len(first) + len(second) - site.processed()
+            wait_until(
+                lambda: site.metric("bridge-b", FINISHED, outcome="drained") == 1, 30, "takeover drained"
+            )
+            taken_over = site.metric("bridge-b", TAKEN_OVER)
+            with MqttCapture(mosquitto.port, [topics.bridge_state(SITE)]) as bridge_state:
+                bridge_state.wait_for(lambda messages: messages, 10, "the retained bridge state")
             bridge_a.start()
-            wait_until(
-                lambda: site.processed() == len(first) + len(second), 60, "bridge-a's share after restart"
-            )
+            wait_until(lambda: site.ready("bridge-a"), 60, "bridge-a back")
+            _publish(gateway, third)
+            wait_until(lambda: site.processed() == len(first) + len(second) + len(third), 60, "all stored")
+            acked_by_a = site.metric("bridge-a", ACKED)
+            takeovers = site.metric("bridge-b", STARTED)
         finally:
             bridge_a.kill()
         assert bridge_b.running
-    assert held_for_a > 0
+    assert taken_over >= len(second) / 4, taken_over
+    assert bridge_state.messages[-1].payload == b"online", "bridge-a's Will is not the site's last word"
+    assert acked_by_a >= len(third) / 4, acked_by_a
+    assert takeovers == 1
+    everything = first + second + third
+    assert sorted(site.alert_readings()) == sorted(_red(everything))
+    assert _stored(victoria) == _expected(everything)
+
+
+def test_a_takeover_gives_the_session_back_when_its_bridge_returns(
+    mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path
+) -> None:
+    site = SharedStoreSite(tmp_path, mosquitto, victoria)
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    first, second = _envelopes(300, start), _envelopes(300, start + timedelta(seconds=1), first_seq=301)
+    # A quiet period longer than the test: the takeover is still connected when bridge-a returns.
+    with site.bridge("bridge-b", {"quiet_s": 600}) as bridge_b, _gateway(mosquitto) as gateway:
+        bridge_a = site.bridge("bridge-a").start()
+        try:
+            wait_until(
+                lambda: site.ready("bridge-a") and site.ready("bridge-b"), 60, "both bridges subscribed"
+            )
+            _publish(gateway, first)
+            wait_until(lambda: site.processed() == len(first), 60, "the first part stored")
+            bridge_a.kill()
+            wait_until(lambda: site.metric("bridge-b", STARTED) == 1, 30, "bridge-b taking over")
+            bridge_a.start()
+            wait_until(
+                lambda: site.metric("bridge-b", FINISHED, outcome="interrupted") == 1,
+                60,
+                "the takeover ended by bridge-a's return",
+            )
+            wait_until(lambda: site.ready("bridge-a"), 60, "bridge-a back")
+            _publish(gateway, second)
+            wait_until(lambda: site.processed() == len(first) + len(second), 60, "the second part stored")
+            acked_by_a = site.metric("bridge-a", ACKED)
+            takeovers = site.metric("bridge-b", STARTED)
+            still_a = site.ready("bridge-a")
+        finally:
+            bridge_a.kill()
+        assert bridge_b.running
+    assert still_a
+    assert acked_by_a >= len(second) / 4, acked_by_a
+    assert takeovers == 1
     assert _stored(victoria) == _expected(first + second)
+
+
+def test_a_bridge_stopped_cleanly_and_left_down_has_its_share_taken_over(
+    mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path
+) -> None:
+    """A clean stop keeps the session and its shared subscription, so the share would queue there
+    just as after a kill: the stopping bridge tells its peers it is offline."""
+    site = SharedStoreSite(tmp_path, mosquitto, victoria)
+    envelopes = _envelopes(300, datetime.now(UTC) - timedelta(minutes=5))
+    with site.bridge("bridge-b") as bridge_b, _gateway(mosquitto) as gateway:
+        with site.bridge("bridge-a"):
+            wait_until(
+                lambda: site.ready("bridge-a") and site.ready("bridge-b"), 60, "both bridges subscribed"
+            )
+        _publish(gateway, envelopes)
+        wait_until(lambda: site.processed() == len(envelopes), 60, "every envelope, bridge-a stopped")
+        assert bridge_b.running
+    assert _stored(victoria) == _expected(envelopes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from provision_kit import SITE, GeneratedConfigMosquitto, Probe, client_config, quiet
@@ -13,6 +14,8 @@ from careedge.provision.store import ProvisionStore
 from careedge_common import topics
 from careedge_common.config import BridgeConfig, SqliteSink
 from careedge_testkit.servers import Mosquitto, wait_until
+from cloud_bridge.bridge_presence import birth_document
+from cloud_bridge.session_takeover import Outcome, SessionTakeover, TakeoverHooks
 from cloud_bridge.subscriber import Incoming, Subscriber
 
 NOT_AUTHORIZED = 0x87
@@ -118,3 +121,66 @@ def test_the_generated_listener_config_runs_as_written(site: ProvisionStore) -> 
             assert gateway.publish(topics.vitals(SITE, "gw-2", "kiosk-1"), b"{}").value == NOT_AUTHORIZED
         with Probe(client_config(site, broker, "gateway", "gw-1", with_cert=False), "anonymous") as anonymous:
             assert anonymous.outcome() == "refused"
+
+
+def test_a_bridge_writes_its_own_member_state_only(site: ProvisionStore, tls_broker: Mosquitto) -> None:
+    own, peer = topics.bridge_member_state(SITE, "bridge-1"), topics.bridge_member_state(SITE, "bridge-2")
+    with (
+        Probe(client_config(site, tls_broker, "bridge", "bridge-1"), "bridge-1") as bridge,
+        Probe(client_config(site, tls_broker, "gateway", "gw-1"), "gw-1") as gateway,
+    ):
+        assert {bridge.outcome(), gateway.outcome()} == {"connected"}
+        assert not bridge.publish(own, birth_document("bridge-1")).is_failure
+        assert bridge.publish(peer, b"offline").value == NOT_AUTHORIZED
+        assert gateway.publish(own, b"offline").value == NOT_AUTHORIZED
+
+
+def test_a_bridge_resumes_a_dead_peers_session_under_its_own_certificate(
+    site: ProvisionStore, tls_broker: Mosquitto, tmp_path: Path
+) -> None:
+    operations.issue(site, "bridge", "bridge-2", None, False, quiet)
+    tls_broker.restart()
+    peer_config = client_config(site, tls_broker, "bridge", "bridge-1")
+    settings = BridgeConfig(
+        client_id="bridge-1",
+        sink=SqliteSink(kind="sqlite", path=tmp_path / "p.db"),
+        store_path=tmp_path / "b.db",
+    )
+    peer = Subscriber(SITE, peer_config, settings, lambda _m: None, lambda: None, lambda _n: None)
+    peer.start()
+    wait_until(peer.subscribed.is_set, 10, "bridge-1 to subscribe")
+    peer.stop()
+    vitals = topics.vitals(SITE, "gw-1", "kiosk-1")
+    with Probe(client_config(site, tls_broker, "gateway", "gw-1"), "gw-1") as gateway:
+        for number in range(3):
+            assert not gateway.publish(vitals, f'{{"n": {number}}}'.encode()).is_failure
+    taken: list[Incoming] = []
+
+    def deliver(message: Incoming) -> None:
+        taken.append(message)
+        takeover.release([message])
+
+    takeover = SessionTakeover(
+        "bridge-1",
+        client_config(site, tls_broker, "bridge", "bridge-2"),
+        settings.receive_maximum,
+        topics.bridge_ingest_filters(SITE, share=True),
+        1.0,
+        TakeoverHooks(deliver, lambda: None, lambda _n: None),
+        threading.Event(),
+    )
+    assert takeover.run() is Outcome.DRAINED
+    assert [json.loads(message.payload)["n"] for message in taken] == [0, 1, 2]
+    with Probe(client_config(site, tls_broker, "gateway", "gw-1"), "gw-1") as gateway:
+        assert not gateway.publish(vitals, b'{"n": "to an unsubscribed session"}').is_failure
+    returned: list[Incoming] = []
+    back = Subscriber(SITE, peer_config, settings, returned.append, lambda: None, lambda _n: None)
+    back.start()
+    try:
+        wait_until(back.subscribed.is_set, 10, "bridge-1 to subscribe again")
+        with Probe(client_config(site, tls_broker, "gateway", "gw-1"), "gw-1") as gateway:
+            assert not gateway.publish(vitals, b'{"n": "marker"}').is_failure
+        wait_until(lambda: returned, 10, "bridge-1 to receive the marker")
+    finally:
+        back.stop()
+    assert [json.loads(message.payload)["n"] for message in returned] == ["marker"]
