@@ -42,6 +42,8 @@ CREATE INDEX IF NOT EXISTS outbox_published ON outbox (published_at) WHERE publi
 """
 
 
+APPEND_SAVEPOINT = "outbox_append"
+"""Each append of a group runs inside this savepoint, so a refused one leaves the others stored."""
 SQLITE_MAX_INT = 2**63 - 1
 """The largest INTEGER SQLite stores: the open upper end of a ``seq`` range."""
 
@@ -76,6 +78,27 @@ class Message:
 Builder = Callable[[int, int], Message]
 Companion = Callable[[sqlite3.Connection, Sequence[OutboxEntry]], None]
 """Writes a caller's own rows (audit, unbound readings) inside the transaction that stores messages."""
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """One caller's messages for ``add_group``: what ``add_many`` takes, as one value."""
+
+    items: Sequence[tuple[Builder, str | None]]
+    also: Companion | None = None
+    bounded: bool = True
+
+
+def _storage_error(exc: Exception) -> OutboxError:
+    """A new ``OutboxError`` for one caller (``OutboxFull`` for a full file or disk), caused by ``exc``."""
+    if isinstance(exc, OutboxError):
+        error = type(exc)(*exc.args)
+    elif getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        error = OutboxFull(f"outbox file cannot grow: {exc}")
+    else:
+        error = OutboxError(f"outbox write failed: {exc}")
+    error.__cause__ = exc
+    return error
 
 
 class Outbox:
@@ -134,36 +157,70 @@ class Outbox:
         ``bounded=False`` is for messages no device keeps to send again (a nurse call, a staff
         correction): ``max_pending`` does not refuse them, only a full file or disk does.
         """
-        entries: list[OutboxEntry] = []
-        fresh = 0
-        limit = self._max_pending if bounded else None
+        stored = self.add_group([Append(items, also, bounded)])[0]
+        if isinstance(stored, OutboxError):
+            raise stored
+        return stored
+
+    def add_group(self, appends: Sequence[Append]) -> list[list[OutboxEntry] | OutboxError]:
+        """Store several callers' appends in one transaction: one commit, one fsync for them all.
+
+        Each append keeps the meaning of ``add_many`` (all or nothing, duplicates, ``also``,
+        ``bounded``) and gets its own result, in order: its entries, or the ``OutboxError`` that
+        refused it while the others went ahead (each runs in a savepoint). ``seq`` follows the
+        order of ``appends``. When the commit itself fails, or SQLite abandons the whole
+        transaction (it may on a full disk), every append gets the error: nothing is stored.
+        Exceptions other than storage errors (a caller's bug) roll everything back and propagate.
+        """
+        results: list[list[OutboxEntry] | OutboxError] = []
+        fresh_total = 0
         try:
             with self._transaction():
                 seq = self._counter("seq")
-                for build, dedupe_key in items:
-                    existing = self._find(dedupe_key)
-                    if existing is not None:
-                        entries.append(existing)
+                for append in appends:
+                    self._db.execute(f"SAVEPOINT {APPEND_SAVEPOINT}")
+                    try:
+                        entries = self._append(append, seq, fresh_total)
+                    except (OutboxError, sqlite3.Error) as exc:
+                        if not self._db.in_transaction:
+                            raise
+                        self._db.execute(f"ROLLBACK TO {APPEND_SAVEPOINT}")
+                        self._db.execute(f"RELEASE {APPEND_SAVEPOINT}")
+                        results.append(_storage_error(exc))
                         continue
-                    fresh += 1
-                    if limit is not None and self._pending + fresh > limit:
-                        raise OutboxFull(f"outbox holds its limit of {limit} unpublished")
-                    seq += 1
-                    message = build(seq, self.boot)
-                    self._db.execute(
-                        "INSERT INTO outbox (seq, id, topic, payload, dedupe_key, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (seq, message.id, message.topic, message.payload, dedupe_key, time.time()),
-                    )
-                    entries.append(OutboxEntry(seq, message.id, message.topic, message.payload))
+                    self._db.execute(f"RELEASE {APPEND_SAVEPOINT}")
+                    fresh = sum(1 for entry in entries if not entry.duplicate)
+                    fresh_total += fresh
+                    seq += fresh
+                    results.append(entries)
                 self._set_counter("seq", seq)
-                if also is not None:
-                    also(self._db, entries)
-        except sqlite3.Error as exc:
-            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-                raise OutboxFull(f"outbox file cannot grow: {exc}") from exc
-            raise OutboxError(f"outbox write failed: {exc}") from exc
-        self._pending += fresh
+        except (OutboxError, sqlite3.Error) as exc:
+            return [_storage_error(exc) for _ in appends]
+        self._pending += fresh_total
+        return results
+
+    def _append(self, append: Append, last_seq: int, fresh_before: int) -> list[OutboxEntry]:
+        """One append's rows after ``last_seq``; ``fresh_before`` new rows already in this transaction."""
+        entries: list[OutboxEntry] = []
+        seq = last_seq
+        limit = self._max_pending if append.bounded else None
+        for build, dedupe_key in append.items:
+            existing = self._find(dedupe_key)
+            if existing is not None:
+                entries.append(existing)
+                continue
+            if limit is not None and self._pending + fresh_before + (seq - last_seq) + 1 > limit:
+                raise OutboxFull(f"outbox holds its limit of {limit} unpublished")
+            seq += 1
+            message = build(seq, self.boot)
+            self._db.execute(
+                "INSERT INTO outbox (seq, id, topic, payload, dedupe_key, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (seq, message.id, message.topic, message.payload, dedupe_key, time.time()),
+            )
+            entries.append(OutboxEntry(seq, message.id, message.topic, message.payload))
+        if append.also is not None:
+            append.also(self._db, entries)
         return entries
 
     def _find(self, dedupe_key: str | None) -> OutboxEntry | None:

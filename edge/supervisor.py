@@ -20,8 +20,9 @@ from drivers.contract import DeviceDisconnected, DeviceDriver, DeviceUnavailable
 from edge.binding import BoundReading, ReadingBinder
 from edge.device_policy import DeviceHealth
 from edge.envelopes import EnvelopeFactory
+from edge.group_commit import GroupCommit
 from edge.metrics import EdgeMetrics
-from edge.outbox import Builder, Outbox, OutboxEntry, OutboxError, OutboxFull
+from edge.outbox import Builder, OutboxEntry, OutboxError, OutboxFull
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class DeviceSupervisor:
     def __init__(
         self,
         driver: DeviceDriver,
-        outbox: Outbox,
+        outbox: GroupCommit,
         envelopes: EnvelopeFactory,
         metrics: EdgeMetrics,
         on_stored: Callable[[], None],
@@ -45,7 +46,8 @@ class DeviceSupervisor:
     ) -> None:
         """``session_bound``: readings without a subject take the kiosk session's (see ``binding``).
         ``keep`` runs inside the transaction that stores each message's readings (as the device sent
-        them), so what it writes is on disk exactly when they are."""
+        them), so what it writes is on disk exactly when they are. ``outbox`` is shared by every
+        device of the gateway, so that messages arriving together share one commit."""
         self._driver = driver
         self._outbox = outbox
         self._envelopes = envelopes
@@ -89,7 +91,7 @@ class DeviceSupervisor:
         source = inbound.readings[0].source_ref
         bound = [self._binder.bind(reading, by_session=self._session_bound) for reading in inbound.readings]
         try:
-            entries = self._outbox.add_many(
+            entries = await self._outbox.add_many(
                 [
                     (self._builder(decided.reading), reading_fingerprint(reading))
                     for decided, reading in zip(bound, inbound.readings, strict=True)
