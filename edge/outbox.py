@@ -42,6 +42,8 @@ CREATE INDEX IF NOT EXISTS outbox_published ON outbox (published_at) WHERE publi
 """
 
 
+SYNCHRONOUS_FULL = 2
+"""``PRAGMA synchronous`` reads back as a number; 2 is FULL."""
 APPEND_SAVEPOINT = "outbox_append"
 """Each append of a group runs inside this savepoint, so a refused one leaves the others stored."""
 SQLITE_MAX_INT = 2**63 - 1
@@ -242,18 +244,36 @@ class Outbox:
         return batch
 
     def mark_published(self, seqs: Iterable[int]) -> None:
-        """End of a batch, accepted: the broker has the messages (PUBACK)."""
+        """End of a batch, accepted: the broker has the messages (PUBACK).
+
+        Committed without waiting for the disk (``synchronous=NORMAL`` for this one transaction):
+        a mark lost to a power cut only makes the message pending again, and a re-publish of the
+        same envelope is harmless (the bridge drops IDs it has seen), while an fsync per publisher
+        turn stalled the event loop as long as a commit of device readings does. The write-ahead
+        log is one sequential file, so the next ``FULL`` commit puts these marks on disk as well.
+        An application crash loses nothing: the commit is in the log either way.
+        """
         done = list(seqs)
         if not done:
             return
         now = time.time()
-        with self._transaction():
-            cursor = self._db.executemany(
-                "UPDATE outbox SET published_at = ? WHERE seq = ? AND published_at IS NULL",
-                [(now, seq) for seq in done],
-            )
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with self._transaction():
+                cursor = self._db.executemany(
+                    "UPDATE outbox SET published_at = ? WHERE seq = ? AND published_at IS NULL",
+                    [(now, seq) for seq in done],
+                )
+        finally:
+            self._db.execute("PRAGMA synchronous=FULL")
         self._pending -= cursor.rowcount
         self._in_flight.difference_update(done)
+
+    @property
+    def commits_wait_for_disk(self) -> bool:
+        """True while a commit returns only once it is on disk (``synchronous=FULL``), as every
+        append must: what lets the edge acknowledge a device after ``add``."""
+        return int(self._db.execute("PRAGMA synchronous").fetchone()[0]) == SYNCHRONOUS_FULL
 
     def release(self, seqs: Iterable[int]) -> None:
         """End of a batch, rejected: the entries go back to pending and will be taken again."""
