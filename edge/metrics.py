@@ -42,7 +42,7 @@ class EdgeMetrics:
         )
         self.outbox_commits = Counter(
             "careedge_edge_outbox_commits_total",
-            "Outbox transactions that stored device messages; devices sending together share one",
+            "Outbox transactions written for device messages; messages arriving together share one",
             registry=registry,
         )
         self.in_flight = Gauge(

@@ -1,7 +1,8 @@
 """One task per device: open it, store each reading durably, then acknowledge it to the device.
 
 The order inside ``_store`` is the product's core promise (DESIGN §4): the outbox commit happens
-before ``accept`` sends the device its ACK; if the commit fails, or the outbox is full, the device
+before ``accept`` sends the device its ACK (a commit shared with the other devices' messages of
+the same moment, ``edge.group_commit``); if the commit fails, or the outbox is full, the device
 gets a rejection (HL7 AE, ASTM NAK) and keeps the reading to send again later. Each reading gets
 its subject from ``binder`` first (``edge.binding``); a reading left unbound is recorded for staff
 in the same transaction. Reconnect timing comes from
