@@ -228,7 +228,7 @@ def test_faulty_kiosk_every_acknowledged_reading_published_once(mosquitto: Mosqu
         residents=10,
         interval=0.05,
         count=15,
-        seed=21,
+        seed=23,
         link=tmp_path / "kiosk.tty",
         ack_timeout=1,
         max_resends=50,
