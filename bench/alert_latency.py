@@ -15,7 +15,8 @@ its subject arriving at a subscriber of the alerts topic (one machine, one clock
 is on the first gateway; the load kiosks are dealt out over all of them.
 
 Beside the latencies it prints the CPU each daemon used while the kiosks were sending (from
-``/proc``, Linux only), and this process's own (the kiosk simulators), as a share of one core.
+``/proc``, Linux only), and this process's own (the kiosk simulators), as a share of one core,
+and how many kiosk messages each edge stored per outbox commit (its metrics).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from careedge_common import topics
 from careedge_common.pseudonym import Pseudonymiser
@@ -147,13 +150,28 @@ def _bridge_ready(port: int) -> bool:
         return False
 
 
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+        return str(response.read().decode())
+
+
 def _kiosks_open(port: int, count: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            text = response.read().decode()
+        text = _metrics(port)
     except OSError:
         return False
     return all(f'careedge_edge_device_up{{device="kiosk-{index}"}} 1.0' in text for index in range(count))
+
+
+def _readings_per_commit(port: int) -> float:
+    """Kiosk messages stored per outbox commit so far on one edge (group commit at work)."""
+    totals = {"careedge_edge_readings_accepted_total": 0.0, "careedge_edge_outbox_commits_total": 0.0}
+    for family in text_string_to_metric_families(_metrics(port)):
+        for sample in family.samples:
+            if sample.name in totals:
+                totals[sample.name] += sample.value
+    commits = totals["careedge_edge_outbox_commits_total"]
+    return totals["careedge_edge_readings_accepted_total"] / commits if commits else 0.0
 
 
 def run(
@@ -238,6 +256,7 @@ def run(
                 for daemon, before in zip(daemons, cpu_before, strict=True)
             ]
             kiosks_cpu = (time.process_time() - own_cpu_before) / elapsed
+            per_commit = [_readings_per_commit(api) for _, api, _ in site.edges]
             wait_until(lambda: set(timings.acked) <= set(timings.alerted), 30, "every probe's alert")
             sent = sum(len(kiosk.acknowledged) for kiosk in loads) + len(timings.acked)
     finally:
@@ -255,6 +274,7 @@ def run(
         "bridge_cpu": cpu[0],
         "edge_cpu": cpu[1:],
         "kiosks_cpu": kiosks_cpu,
+        "per_commit": per_commit,
     }
 
 
@@ -269,12 +289,13 @@ def main(argv: list[str] | None = None) -> int:
         for rate in args.rates:
             result = run(rate, args.seconds, args.load_kiosks, args.edges, mosquitto, vm)
             edge_cpu = ", ".join(f"{share:.0%}" for share in result["edge_cpu"])
+            per_commit = ", ".join(f"{ratio:.1f}" for ratio in result["per_commit"])
             print(
                 f"target {result['target']:,.0f} readings/s, achieved {result['achieved']:,.1f}: "
                 f"{result['probes']} probe alerts, p50 {result['p50_ms']:.1f} ms, "
                 f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms; "
                 f"CPU of one core: edge {edge_cpu}, bridge {result['bridge_cpu']:.0%}, "
-                f"kiosk simulators {result['kiosks_cpu']:.0%}",
+                f"kiosk simulators {result['kiosks_cpu']:.0%}; readings per outbox commit: {per_commit}",
                 flush=True,
             )
     return 0
