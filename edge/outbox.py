@@ -1,7 +1,9 @@
 """The durable outbox: every accepted reading lives here until the broker has acknowledged it.
 
 One SQLite file in WAL mode with ``synchronous=FULL``: ``add`` returns only after the row is on
-disk, which is what lets the edge acknowledge a device (DESIGN §4). The interface is Telegraf's
+disk, which is what lets the edge acknowledge a device (DESIGN §4). ``add_group`` does the same for
+several devices' messages with one commit, since each commit waits for the disk
+(``edge.group_commit``). The interface is Telegraf's
 buffer in three calls: ``add``, ``take`` a batch, ``end`` it (``mark_published`` or ``release``).
 Sequence numbers are assigned inside the same transaction as the row, so ``seq`` has no gaps and
 survives restarts; ``boot`` counts daemon starts, like Sparkplug's bdSeq.
