@@ -40,6 +40,7 @@ from edge.config_updates import ConfigUpdates, startup_config
 from edge.drivers_factory import BleBackends, BleWiring, make_driver, make_identification_source
 from edge.edge_db import EDGE_DB_FILE
 from edge.envelopes import EnvelopeFactory
+from edge.group_commit import GroupCommit
 from edge.kiosk_station import KioskStation, user_map_problems
 from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
@@ -224,6 +225,7 @@ class EdgeDaemon:
             for device in config.devices
             if device.kind == "id_reader"
         ]
+        readings = GroupCommit(self.outbox, self.metrics.outbox_commits)
         self.supervisors = [
             DeviceSupervisor(
                 make_driver(
@@ -234,7 +236,7 @@ class EdgeDaemon:
                     on_rejected=self._rejection_counter(device.id),
                     ble=ble,
                 ),
-                self.outbox,
+                readings,
                 envelopes,
                 self.metrics,
                 self.publisher.notify,

@@ -40,6 +40,11 @@ class EdgeMetrics:
             "Age of the oldest unpublished reading",
             registry=registry,
         )
+        self.outbox_commits = Counter(
+            "careedge_edge_outbox_commits_total",
+            "Outbox transactions written for device messages; messages arriving together share one",
+            registry=registry,
+        )
         self.in_flight = Gauge(
             "careedge_edge_mqtt_in_flight", "QoS 1 messages awaiting PUBACK", registry=registry
         )

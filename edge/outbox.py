@@ -1,7 +1,9 @@
 """The durable outbox: every accepted reading lives here until the broker has acknowledged it.
 
 One SQLite file in WAL mode with ``synchronous=FULL``: ``add`` returns only after the row is on
-disk, which is what lets the edge acknowledge a device (DESIGN §4). The interface is Telegraf's
+disk, which is what lets the edge acknowledge a device (DESIGN §4). ``add_group`` does the same for
+several devices' messages with one commit, since each commit waits for the disk
+(``edge.group_commit``). The interface is Telegraf's
 buffer in three calls: ``add``, ``take`` a batch, ``end`` it (``mark_published`` or ``release``).
 Sequence numbers are assigned inside the same transaction as the row, so ``seq`` has no gaps and
 survives restarts; ``boot`` counts daemon starts, like Sparkplug's bdSeq.
@@ -42,6 +44,10 @@ CREATE INDEX IF NOT EXISTS outbox_published ON outbox (published_at) WHERE publi
 """
 
 
+SYNCHRONOUS_FULL = 2
+"""``PRAGMA synchronous`` reads back as a number; 2 is FULL."""
+APPEND_SAVEPOINT = "outbox_append"
+"""Each append of a group runs inside this savepoint, so a refused one leaves the others stored."""
 SQLITE_MAX_INT = 2**63 - 1
 """The largest INTEGER SQLite stores: the open upper end of a ``seq`` range."""
 
@@ -76,6 +82,27 @@ class Message:
 Builder = Callable[[int, int], Message]
 Companion = Callable[[sqlite3.Connection, Sequence[OutboxEntry]], None]
 """Writes a caller's own rows (audit, unbound readings) inside the transaction that stores messages."""
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """One caller's messages for ``add_group``: what ``add_many`` takes, as one value."""
+
+    items: Sequence[tuple[Builder, str | None]]
+    also: Companion | None = None
+    bounded: bool = True
+
+
+def _storage_error(exc: Exception) -> OutboxError:
+    """A new ``OutboxError`` for one caller (``OutboxFull`` for a full file or disk), caused by ``exc``."""
+    if isinstance(exc, OutboxError):
+        error = type(exc)(*exc.args)
+    elif getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        error = OutboxFull(f"outbox file cannot grow: {exc}")
+    else:
+        error = OutboxError(f"outbox write failed: {exc}")
+    error.__cause__ = exc
+    return error
 
 
 class Outbox:
@@ -134,36 +161,70 @@ class Outbox:
         ``bounded=False`` is for messages no device keeps to send again (a nurse call, a staff
         correction): ``max_pending`` does not refuse them, only a full file or disk does.
         """
-        entries: list[OutboxEntry] = []
-        fresh = 0
-        limit = self._max_pending if bounded else None
+        stored = self.add_group([Append(items, also, bounded)])[0]
+        if isinstance(stored, OutboxError):
+            raise stored
+        return stored
+
+    def add_group(self, appends: Sequence[Append]) -> list[list[OutboxEntry] | OutboxError]:
+        """Store several callers' appends in one transaction: one commit, one fsync for them all.
+
+        Each append keeps the meaning of ``add_many`` (all or nothing, duplicates, ``also``,
+        ``bounded``) and gets its own result, in order: its entries, or the ``OutboxError`` that
+        refused it while the others went ahead (each runs in a savepoint). ``seq`` follows the
+        order of ``appends``. When the commit itself fails, or SQLite abandons the whole
+        transaction (it may on a full disk), every append gets the error: nothing is stored.
+        Exceptions other than storage errors (a caller's bug) roll everything back and propagate.
+        """
+        results: list[list[OutboxEntry] | OutboxError] = []
+        fresh_total = 0
         try:
             with self._transaction():
                 seq = self._counter("seq")
-                for build, dedupe_key in items:
-                    existing = self._find(dedupe_key)
-                    if existing is not None:
-                        entries.append(existing)
+                for append in appends:
+                    self._db.execute(f"SAVEPOINT {APPEND_SAVEPOINT}")
+                    try:
+                        entries = self._append(append, seq, fresh_total)
+                    except (OutboxError, sqlite3.Error) as exc:
+                        if not self._db.in_transaction:
+                            raise
+                        self._db.execute(f"ROLLBACK TO {APPEND_SAVEPOINT}")
+                        self._db.execute(f"RELEASE {APPEND_SAVEPOINT}")
+                        results.append(_storage_error(exc))
                         continue
-                    fresh += 1
-                    if limit is not None and self._pending + fresh > limit:
-                        raise OutboxFull(f"outbox holds its limit of {limit} unpublished")
-                    seq += 1
-                    message = build(seq, self.boot)
-                    self._db.execute(
-                        "INSERT INTO outbox (seq, id, topic, payload, dedupe_key, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (seq, message.id, message.topic, message.payload, dedupe_key, time.time()),
-                    )
-                    entries.append(OutboxEntry(seq, message.id, message.topic, message.payload))
+                    self._db.execute(f"RELEASE {APPEND_SAVEPOINT}")
+                    fresh = sum(1 for entry in entries if not entry.duplicate)
+                    fresh_total += fresh
+                    seq += fresh
+                    results.append(entries)
                 self._set_counter("seq", seq)
-                if also is not None:
-                    also(self._db, entries)
-        except sqlite3.Error as exc:
-            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-                raise OutboxFull(f"outbox file cannot grow: {exc}") from exc
-            raise OutboxError(f"outbox write failed: {exc}") from exc
-        self._pending += fresh
+        except (OutboxError, sqlite3.Error) as exc:
+            return [_storage_error(exc) for _ in appends]
+        self._pending += fresh_total
+        return results
+
+    def _append(self, append: Append, last_seq: int, fresh_before: int) -> list[OutboxEntry]:
+        """One append's rows after ``last_seq``; ``fresh_before`` new rows already in this transaction."""
+        entries: list[OutboxEntry] = []
+        seq = last_seq
+        limit = self._max_pending if append.bounded else None
+        for build, dedupe_key in append.items:
+            existing = self._find(dedupe_key)
+            if existing is not None:
+                entries.append(existing)
+                continue
+            if limit is not None and self._pending + fresh_before + (seq - last_seq) + 1 > limit:
+                raise OutboxFull(f"outbox holds its limit of {limit} unpublished")
+            seq += 1
+            message = build(seq, self.boot)
+            self._db.execute(
+                "INSERT INTO outbox (seq, id, topic, payload, dedupe_key, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (seq, message.id, message.topic, message.payload, dedupe_key, time.time()),
+            )
+            entries.append(OutboxEntry(seq, message.id, message.topic, message.payload))
+        if append.also is not None:
+            append.also(self._db, entries)
         return entries
 
     def _find(self, dedupe_key: str | None) -> OutboxEntry | None:
@@ -185,18 +246,36 @@ class Outbox:
         return batch
 
     def mark_published(self, seqs: Iterable[int]) -> None:
-        """End of a batch, accepted: the broker has the messages (PUBACK)."""
+        """End of a batch, accepted: the broker has the messages (PUBACK).
+
+        Committed without waiting for the disk (``synchronous=NORMAL`` for this one transaction):
+        a mark lost to a power cut only makes the message pending again, and a re-publish of the
+        same envelope is harmless (the bridge drops IDs it has seen), while an fsync per publisher
+        turn stalled the event loop as long as a commit of device readings does. The write-ahead
+        log is one sequential file, so the next ``FULL`` commit puts these marks on disk as well.
+        An application crash loses nothing: the commit is in the log either way.
+        """
         done = list(seqs)
         if not done:
             return
         now = time.time()
-        with self._transaction():
-            cursor = self._db.executemany(
-                "UPDATE outbox SET published_at = ? WHERE seq = ? AND published_at IS NULL",
-                [(now, seq) for seq in done],
-            )
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with self._transaction():
+                cursor = self._db.executemany(
+                    "UPDATE outbox SET published_at = ? WHERE seq = ? AND published_at IS NULL",
+                    [(now, seq) for seq in done],
+                )
+        finally:
+            self._db.execute("PRAGMA synchronous=FULL")
         self._pending -= cursor.rowcount
         self._in_flight.difference_update(done)
+
+    @property
+    def commits_wait_for_disk(self) -> bool:
+        """True while a commit returns only once it is on disk (``synchronous=FULL``), as every
+        append must: what lets the edge acknowledge a device after ``add``."""
+        return int(self._db.execute("PRAGMA synchronous").fetchone()[0]) == SYNCHRONOUS_FULL
 
     def release(self, seqs: Iterable[int]) -> None:
         """End of a batch, rejected: the entries go back to pending and will be taken again."""

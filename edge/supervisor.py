@@ -1,7 +1,8 @@
 """One task per device: open it, store each reading durably, then acknowledge it to the device.
 
 The order inside ``_store`` is the product's core promise (DESIGN §4): the outbox commit happens
-before ``accept`` sends the device its ACK; if the commit fails, or the outbox is full, the device
+before ``accept`` sends the device its ACK (a commit shared with the other devices' messages of
+the same moment, ``edge.group_commit``); if the commit fails, or the outbox is full, the device
 gets a rejection (HL7 AE, ASTM NAK) and keeps the reading to send again later. Each reading gets
 its subject from ``binder`` first (``edge.binding``); a reading left unbound is recorded for staff
 in the same transaction. Reconnect timing comes from
@@ -20,8 +21,9 @@ from drivers.contract import DeviceDisconnected, DeviceDriver, DeviceUnavailable
 from edge.binding import BoundReading, ReadingBinder
 from edge.device_policy import DeviceHealth
 from edge.envelopes import EnvelopeFactory
+from edge.group_commit import GroupCommit
 from edge.metrics import EdgeMetrics
-from edge.outbox import Builder, Outbox, OutboxEntry, OutboxError, OutboxFull
+from edge.outbox import Builder, OutboxEntry, OutboxError, OutboxFull
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ class DeviceSupervisor:
     def __init__(
         self,
         driver: DeviceDriver,
-        outbox: Outbox,
+        outbox: GroupCommit,
         envelopes: EnvelopeFactory,
         metrics: EdgeMetrics,
         on_stored: Callable[[], None],
@@ -45,7 +47,8 @@ class DeviceSupervisor:
     ) -> None:
         """``session_bound``: readings without a subject take the kiosk session's (see ``binding``).
         ``keep`` runs inside the transaction that stores each message's readings (as the device sent
-        them), so what it writes is on disk exactly when they are."""
+        them), so what it writes is on disk exactly when they are. ``outbox`` is shared by every
+        device of the gateway, so that messages arriving together share one commit."""
         self._driver = driver
         self._outbox = outbox
         self._envelopes = envelopes
@@ -89,7 +92,7 @@ class DeviceSupervisor:
         source = inbound.readings[0].source_ref
         bound = [self._binder.bind(reading, by_session=self._session_bound) for reading in inbound.readings]
         try:
-            entries = self._outbox.add_many(
+            entries = await self._outbox.add_many(
                 [
                     (self._builder(decided.reading), reading_fingerprint(reading))
                     for decided, reading in zip(bound, inbound.readings, strict=True)

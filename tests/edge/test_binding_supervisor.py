@@ -31,6 +31,7 @@ from edge.api import create_app
 from edge.api_access import audit_requests, edge_guard
 from edge.drivers_factory import make_identification_source
 from edge.envelopes import EnvelopeFactory
+from edge.group_commit import GroupCommit
 from edge.kiosk_station import KioskStation
 from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
@@ -185,7 +186,13 @@ async def running_edge(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Ed
         )
         cuff = FakeCuff()
         supervisor = DeviceSupervisor(
-            cuff, outbox, envelopes, metrics, publisher.notify, station.binder, session_bound=True
+            cuff,
+            GroupCommit(outbox, metrics.outbox_commits),
+            envelopes,
+            metrics,
+            publisher.notify,
+            station.binder,
+            session_bound=True,
         )
         source = make_identification_source(
             config.devices[0], pseudonymiser=pseudonymiser, authority=AUTHORITY, on_rejected=lambda _: None

@@ -5,21 +5,24 @@ from __future__ import annotations
 import json
 import secrets
 import urllib.request
+from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from careedge_common.envelope import Envelope
 from careedge_testkit.mqtt_capture import Captured, MqttCapture
 from careedge_testkit.processes import Daemon, write_config
-from careedge_testkit.servers import Mosquitto, free_port
-from firmware_sim.kiosk import FaultRates, KioskSimulator, UnitsMode
+from careedge_testkit.servers import Mosquitto, free_port, wait_until
+from firmware_sim.kiosk import FaultRates, KioskSimulator, MeasurementKind, UnitsMode
 
 SITE, GATEWAY = "home-a", "gw-1"
 
 
-def _edge_config(tmp_path: Path, broker_port: int, kiosk: KioskSimulator, api_port: int) -> Path:
+def _edge_config(tmp_path: Path, broker_port: int, kiosks: Sequence[KioskSimulator], api_port: int) -> Path:
     secret = tmp_path / "secret.key"
     if not secret.exists():
         secret.write_bytes(secrets.token_bytes(32))
@@ -35,7 +38,13 @@ def _edge_config(tmp_path: Path, broker_port: int, kiosk: KioskSimulator, api_po
                 "api": {"port": api_port},
             },
             "devices": [
-                {"id": "kiosk-1", "kind": "hl7_kiosk", "port": str(kiosk.device_path), "ack_timeout_s": 3}
+                {
+                    "id": f"kiosk-{number}",
+                    "kind": "hl7_kiosk",
+                    "port": str(kiosk.device_path),
+                    "ack_timeout_s": 3,
+                }
+                for number, kiosk in enumerate(kiosks, start=1)
             ],
         },
     )
@@ -61,7 +70,7 @@ def test_readings_flow_with_envelopes_and_nothing_identifying(mosquitto: Mosquit
     )
     api_port = free_port()
     with kiosk, MqttCapture(mosquitto.port, [f"careedge/v1/{SITE}/#"]) as capture:
-        with Daemon("edge", _edge_config(tmp_path, mosquitto.port, kiosk, api_port)) as edge:
+        with Daemon("edge", _edge_config(tmp_path, mosquitto.port, [kiosk], api_port)) as edge:
             assert kiosk.wait_finished(60), edge.log()
             acked = kiosk.acknowledged
             expected_points = sum(len(record.observations) for record in acked)
@@ -107,7 +116,7 @@ def test_sigkill_sends_last_will_and_restart_continues_seq(mosquitto: Mosquitto,
         residents=2, interval=0.05, count=3, seed=3, link=tmp_path / "kiosk.tty", ack_timeout=3
     )
     with kiosk, MqttCapture(mosquitto.port, [f"careedge/v1/{SITE}/#"]) as capture:
-        config = _edge_config(tmp_path, mosquitto.port, kiosk, free_port())
+        config = _edge_config(tmp_path, mosquitto.port, [kiosk], free_port())
         edge = Daemon("edge", config).start()
         assert kiosk.wait_finished(60), edge.log()
         capture.wait_for(lambda msgs: len(_vitals(msgs)) >= 3, 30, "first boot's vitals")
@@ -125,6 +134,66 @@ def test_sigkill_sends_last_will_and_restart_continues_seq(mosquitto: Mosquitto,
     assert [s["status"] for s in states] == ["online", "offline", "online", "offline"]
     assert [s["boot"] for s in states] == [1, 1, 2, 2]
     assert states[2]["last_seq"] == max(first_boot_seqs)
+
+
+def test_sigkill_while_many_kiosks_send_loses_no_acknowledged_reading(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """Kiosks sending back to back share commits; the edge is killed mid-stream, so some ACKs have
+    just gone out. After a restart every reading a kiosk saw acknowledged is published, and the
+    first boot's ``seq`` has no gap (a reading committed but not yet published keeps its number)."""
+    kiosks = [
+        KioskSimulator(
+            residents=5,
+            interval=0,
+            seed=number,
+            kinds=(MeasurementKind.BLOOD_PRESSURE,),
+            link=tmp_path / f"kiosk-{number}.tty",
+            ack_timeout=3,
+            device_id=f"KIOSK{number}",
+        )
+        for number in range(1, 7)
+    ]
+    with ExitStack() as stack, MqttCapture(mosquitto.port, [f"careedge/v1/{SITE}/+/vitals/+"]) as capture:
+        for kiosk in kiosks:
+            stack.enter_context(kiosk)
+        api_port = free_port()
+        config = _edge_config(tmp_path, mosquitto.port, kiosks, api_port)
+        edge = Daemon("edge", config).start()
+        wait_until(lambda: sum(len(kiosk.acknowledged) for kiosk in kiosks) >= 120, 60, "120 ACKs")
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+        edge.kill()
+        for kiosk in kiosks:
+            kiosk.stop()
+        acked = sorted(
+            (obs.observed_at, obs.code, obs.canonical_value)
+            for kiosk in kiosks
+            for record in kiosk.acknowledged
+            for obs in record.observations
+        )
+        with Daemon("edge", config):
+            capture.wait_for(
+                lambda msgs: (
+                    set(acked) <= {(e.measured_at, o.code, o.value) for e in _vitals(msgs) for o in e.obs}
+                ),
+                30,
+                "every acknowledged reading after the restart",
+            )
+        first_boot = [e.seq for e in _vitals(capture.messages) if e.boot == 1]
+
+    assert sorted(set(first_boot)) == list(range(1, max(first_boot) + 1))
+    samples = {
+        (sample.name, sample.labels.get("device")): sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+    }
+    accepted = sum(
+        value for (name, _), value in samples.items() if name == "careedge_edge_readings_accepted_total"
+    )
+    assert 0 < samples[("careedge_edge_outbox_commits_total", None)] < accepted, (
+        "kiosks never shared a commit"
+    )
 
 
 def test_bad_config_stops_before_touching_devices(tmp_path: Path) -> None:
@@ -159,14 +228,14 @@ def test_faulty_kiosk_every_acknowledged_reading_published_once(mosquitto: Mosqu
         residents=10,
         interval=0.05,
         count=15,
-        seed=21,
+        seed=23,
         link=tmp_path / "kiosk.tty",
         ack_timeout=1,
         max_resends=50,
         faults=FaultRates(garbled=0.2, truncated=0.2, silence=0.0, unplug=0.2, unplug_s=0.5),
     )
     with kiosk, MqttCapture(mosquitto.port, [f"careedge/v1/{SITE}/+/vitals/+"]) as capture:
-        with Daemon("edge", _edge_config(tmp_path, mosquitto.port, kiosk, free_port())) as edge:
+        with Daemon("edge", _edge_config(tmp_path, mosquitto.port, [kiosk], free_port())) as edge:
             assert kiosk.wait_finished(120), edge.log()
             acked = kiosk.acknowledged
             expected = sorted(

@@ -39,6 +39,18 @@ def test_take_skips_in_flight_and_release_returns_entries(tmp_path: Path) -> Non
     assert outbox.pending_count() == 4
 
 
+def test_marking_published_leaves_appends_waiting_for_the_disk(tmp_path: Path) -> None:
+    """Marks skip the fsync; the appends after them must not."""
+    outbox = Outbox(tmp_path / "edge.db")
+    assert outbox.commits_wait_for_disk
+    for _ in range(2):
+        outbox.add(_message)
+    outbox.mark_published(entry.seq for entry in outbox.take(2))
+    assert outbox.commits_wait_for_disk
+    outbox.close()
+    assert Outbox(tmp_path / "edge.db").take(10) == [], "the marks survived a restart"
+
+
 def test_unpublished_entries_come_back_after_restart(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "edge.db")
     for _ in range(3):

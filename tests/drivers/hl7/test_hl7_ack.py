@@ -198,3 +198,34 @@ def test_message_type_without_trigger_is_still_answered() -> None:
 
     assert str(parsed.segment("MSH")(9)) == "ACK^^ACK"
     assert (str(parsed["MSA.F1"]), str(parsed["MSA.F2"])) == ("AE", "Q-1")
+
+
+def _trigger(msh: hl7.Segment) -> str:
+    try:
+        return str(msh.extract_field(1, 9, 1, 2))
+    except IndexError:
+        return ""
+
+
+@pytest.mark.parametrize(
+    "msh",
+    [
+        "MSH|^~|KIOSK|NH^3F|CAREEDGE|GW|20240315100000||ORU^R01&X~ADT^A01|SHORT-1|P|2.5|||||CHN|ASCII",
+        "MSH#$%!*#KIOSK#NH#CAREEDGE#GW#20240315100000##ORU$R01#SEP-2#P#2.5.1 ",
+        "MSH|^~\\&|KIOSK||||20240315100000||ORU|NOTRIG-1",
+    ],
+)
+def test_accept_copies_the_header_as_the_hl7_library_reads_it(msh: str) -> None:
+    """The ACK is written from the MSH text directly; the hl7 library is the reference reader."""
+    received = hl7.parse(msh).segment("MSH")
+    header = MessageHeader(msh=msh, control_id=str(received(10)), charset="utf-8")
+
+    ack = hl7.parse(accept_ack(header, now=NOW, ack_id="A5").decode()).segment("MSH")
+
+    assert [str(ack(field)) for field in (1, 2, 3, 4, 5, 6)] == [
+        str(received(field)) for field in (1, 2, 5, 6, 3, 4)
+    ]
+    assert _trigger(ack) == _trigger(received)
+    assert [str(ack(field)) if field < len(ack) else "" for field in (11, 12, 18)] == [
+        str(received(field)) if field < len(received) else "" for field in (11, 12, 18)
+    ]

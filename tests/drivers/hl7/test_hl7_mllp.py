@@ -103,3 +103,29 @@ def test_end_block_without_carriage_return_stays_in_the_payload() -> None:
     events = MllpDecoder().feed(b"\x0bMSH|a\x1cb\r\x1c\r")
 
     assert _frames(events) == [b"MSH|a\x1cb\r"]
+
+
+def test_every_split_of_a_mixed_stream_gives_the_same_frames_and_errors() -> None:
+    """The decoder scans chunks for framing bytes: a chunk boundary anywhere (between the end block
+    and its carriage return, at the size limit) must not change what comes out, noise aside (it is
+    reported per chunk)."""
+    stream = (
+        b"xx"
+        + frame(b"M" * 8)
+        + bytes([0x0B])
+        + b"cut"
+        + frame(b"N" * 9)
+        + b"\x0bP\x1c"
+        + b"Q" * 6
+        + b"\x1c\r"
+        + frame(b"last\r")
+    )
+    whole = MllpDecoder(max_frame=8).feed(stream)
+    expected = (_frames(whole), [error for error in _errors(whole) if error[0] != NOISE])
+    assert expected[0] == [b"M" * 8, b"P\x1c" + b"Q" * 6, b"last\r"]
+    assert [code for code, _, _ in expected[1]] == [TRUNCATED, OVERSIZE]
+
+    for cut in range(1, len(stream)):
+        decoder = MllpDecoder(max_frame=8)
+        events = decoder.feed(stream[:cut]) + decoder.feed(stream[cut:])
+        assert (_frames(events), [error for error in _errors(events) if error[0] != NOISE]) == expected, cut
