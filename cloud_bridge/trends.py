@@ -48,12 +48,9 @@ class TrendRule:
     def __init__(self, rules: TrendRules) -> None:
         self._weight = rules.weight_gain
         self._systolic = rules.systolic_rise
-
-    @property
-    def codes(self) -> tuple[str, ...]:
-        """The codes whose readings trigger an evaluation (of that code's trend only)."""
         enabled = ((self._weight.enabled, BODY_WEIGHT.code), (self._systolic.enabled, SYSTOLIC.code))
-        return tuple(code for on, code in enabled if on)
+        self.codes = frozenset(code for on, code in enabled if on)
+        """The codes whose readings trigger an evaluation (of that code's trend only)."""
 
     def evaluate(self, envelope: Envelope, history: History, code: str) -> list[Finding]:
         """The trend of ``code`` up to ``envelope``'s measurement, for its resident."""

@@ -57,10 +57,10 @@ def subscriber(tmp_path: Path, mosquitto: Mosquitto, received: Received) -> Iter
 def restart(mosquitto: Mosquitto, session: Subscriber) -> None:
     """Restart the broker and wait for the session's next connection: a shared subscription
     whose only member is away gets nothing published meanwhile."""
-    before = session._client.socket()  # noqa: SLF001
+    before = session._client.socket()
     mosquitto.restart()
     wait_until(
-        lambda: session.connected and session._client.socket() not in (None, before),  # noqa: SLF001
+        lambda: session.connected and session._client.socket() not in (None, before),
         15,
         "the session's next connection",
     )
@@ -131,6 +131,6 @@ def test_every_connection_reads_through_a_buffer_of_its_own(tmp_path: Path, mosq
     received = Received()
     received.gate.set()
     with subscriber(tmp_path, mosquitto, received) as session:
-        assert isinstance(session._client.socket(), BufferedSocket)  # noqa: SLF001
+        assert isinstance(session._client.socket(), BufferedSocket)
         restart(mosquitto, session)
-        assert isinstance(session._client.socket(), BufferedSocket)  # noqa: SLF001
+        assert isinstance(session._client.socket(), BufferedSocket)
