@@ -237,22 +237,20 @@ def find_alerts(db: sqlite3.Connection, where: AlertFilter) -> list[Alert]:
 
 
 def insert_readings(db: sqlite3.Connection, envelopes: Iterable[Envelope]) -> None:
-    """Observations of residents (bound readings only), for trends, scores and the API."""
+    """Observations of residents (bound readings only), for trends, scores and the API. Inserted in
+    key order, which SQLite's B-tree takes faster than arrival order; a stable sort, so of two
+    observations with one key the first still wins."""
+    rows = [
+        (envelope.subject, observation.code, epoch_ms(envelope.measured_at), envelope.id, observation.value)
+        for envelope in envelopes
+        if envelope.subject is not None and envelope.type == "observation"
+        for observation in envelope.obs
+    ]
+    rows.sort(key=lambda row: row[:4])
     db.executemany(
         "INSERT OR IGNORE INTO readings (subject, code, measured_at_ms, reading_id, value)"
         " VALUES (?, ?, ?, ?, ?)",
-        (
-            (
-                envelope.subject,
-                observation.code,
-                epoch_ms(envelope.measured_at),
-                envelope.id,
-                observation.value,
-            )
-            for envelope in envelopes
-            if envelope.subject is not None and envelope.type == "observation"
-            for observation in envelope.obs
-        ),
+        rows,
     )
 
 
