@@ -28,8 +28,8 @@ GC_THRESHOLDS = (50_000, 20, 20)
 """Collect the youngest generation after 50,000 net allocations instead of 700. The writer
 allocates a few hundred objects per envelope (validation, points, rules) that almost all die with
 their batch; at Python's defaults the collector ran every few envelopes and, with everything the
-process loaded at startup to walk, cost about a quarter of the bridge's CPU (bench/bridge_ingest.py:
-170 to 132 µs per envelope). Cyclic garbage waits a little longer; memory stays bounded."""
+process loaded at startup to walk, cost about a fifth of the bridge's CPU (``bench/bridge_ingest.py``,
+docs/benchmarks.md). Cyclic garbage waits a little longer; memory stays bounded."""
 SUPERVISE_POLL_S = 0.1
 """How often the main thread looks at the stop flag, the writer and the subscription."""
 
