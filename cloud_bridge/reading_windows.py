@@ -70,12 +70,8 @@ class ReadingWindows:
                 series = self._series.get(key)
                 if series is None or at_ms < series.since_ms:
                     continue
-                samples = series.samples
-                index = bisect.bisect_left(samples, (at_ms, envelope.id))
-                if index < len(samples) and samples[index][:2] == (at_ms, envelope.id):
-                    continue
-                samples.insert(index, Sample(at_ms, envelope.id, float(observation.value)))
-                touched.add(key)
+                if _put(series.samples, Sample(at_ms, envelope.id, float(observation.value))):
+                    touched.add(key)
         for key in touched:
             self._trim(self._series[key])
 
@@ -109,3 +105,16 @@ class ReadingWindows:
         if series.samples[0].at_ms < horizon:
             del series.samples[: bisect.bisect_left(series.samples, (horizon,))]
             series.since_ms = max(series.since_ms, horizon)
+
+
+def _put(samples: list[Sample], sample: Sample) -> bool:
+    """Insert in order unless a sample with its time and ID is there; readings mostly arrive in
+    time order, so mostly an append."""
+    if not samples or samples[-1][:2] < sample[:2]:
+        samples.append(sample)
+        return True
+    index = bisect.bisect_left(samples, sample[:2])
+    if index < len(samples) and samples[index][:2] == sample[:2]:
+        return False
+    samples.insert(index, sample)
+    return True

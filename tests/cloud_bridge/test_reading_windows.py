@@ -12,9 +12,15 @@ from pathlib import Path
 import pytest
 from alerts_kit import ANNA, T0, make_alerts, reading
 
+from cloud_bridge import alert_store
+from cloud_bridge.history import Sample
 from cloud_bridge.points import epoch_ms
+from cloud_bridge.reading_windows import ReadingWindows
+from cloud_bridge.store import BridgeStore
 
 WEIGHT = "29463-7"
+DAY_MS = 86_400_000
+FAR = 2**62
 
 
 def test_readings_another_bridge_stored_count_in_the_next_batch(tmp_path: Path) -> None:
@@ -67,3 +73,30 @@ def test_pruned_readings_no_longer_count(tmp_path: Path) -> None:
     alerts.feed(reading(ANNA, T0 + timedelta(days=1), weight=70.5))
     assert alerts.open() == [], "the 68 kg reading was pruned"
     alerts.close()
+
+
+def test_windows_hold_what_the_table_holds_whatever_the_order_of_arrival(tmp_path: Path) -> None:
+    """Late, same-instant and repeated readings land where the table's order puts them."""
+    store = BridgeStore(tmp_path / "bridge.db")
+    windows = ReadingWindows(keep_ms=DAY_MS)
+    first = reading(ANNA, T0, weight=70.0)
+    arrivals = [
+        [reading(ANNA, T0 + timedelta(hours=2), weight=71.0)],
+        [reading(ANNA, T0 - timedelta(hours=1), weight=69.0), reading(ANNA, T0, weight=70.2)],
+        [first, reading(ANNA, T0 + timedelta(hours=1), weight=70.5)],
+    ]
+    try:
+        with store.transaction() as db:
+            windows.begin(db)
+            alert_store.insert_readings(db, [first])
+            windows.add([first])
+            assert windows.samples(ANNA, WEIGHT, 0, FAR) == [Sample(epoch_ms(T0), first.id, 70.0)]
+            for batch in arrivals:
+                alert_store.insert_readings(db, batch)
+                windows.add(batch)
+            stored = [Sample(*row) for row in alert_store.readings_since(db, ANNA, WEIGHT, 0)]
+            assert len(stored) == 5
+            assert windows.samples(ANNA, WEIGHT, 0, FAR) == stored
+            assert windows.latest(ANNA, [WEIGHT], 0, epoch_ms(T0) + 1) == {WEIGHT: stored[2]}
+    finally:
+        store.close()
