@@ -71,13 +71,15 @@ def make_client(
     persistent: bool,
     manual_ack: bool = False,
     will: Will | None = None,
+    client_class: type[mqtt.Client] = mqtt.Client,
 ) -> mqtt.Client:
     """A configured, not yet connected client. Raises ``SecretError`` if a password is unreadable
     (``TlsSetupError``, a subclass, for TLS files). Warns on every call for a plain-TCP broker.
 
     ``persistent`` must match the value later given to ``connect_async``; MQTT 3.1.1 fixes it here.
+    ``client_class``: paho's ``Client`` or a subclass (``buffered_mqtt.BufferedClient``).
     """
-    client = mqtt.Client(
+    client = client_class(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=mqtt.MQTTv5 if is_v5(broker) else mqtt.MQTTv311,

@@ -80,14 +80,18 @@ class AlertService:
         evaluate those that were fresh, and the states, in one transaction; announce the
         transitions after it. Returns how many envelopes were fresh. Raises ``sqlite3.Error``
         with nothing committed."""
-        with self._store.transaction() as db:
-            fresh_ids = mark_processed(db, (envelope.id for envelope in envelopes), now)
-            seq_tracking.record_seqs(db, seqs, epoch_ms(now))
-            fresh = [envelope for envelope in envelopes if envelope.id in fresh_ids]
-            cabinet_events.record(db, fresh)
-            done = self._engine.on_envelopes(db, fresh, now)
-            for state in states:
-                done.extend(self._engine.on_state(db, state, now))
+        try:
+            with self._store.transaction() as db:
+                fresh_ids = mark_processed(db, (envelope.id for envelope in envelopes), now)
+                seq_tracking.record_seqs(db, seqs, epoch_ms(now))
+                fresh = [envelope for envelope in envelopes if envelope.id in fresh_ids]
+                cabinet_events.record(db, fresh)
+                done = self._engine.on_envelopes(db, fresh, now)
+                for state in states:
+                    done.extend(self._engine.on_state(db, state, now))
+        except BaseException:
+            self._engine.forget()
+            raise
         self._announce(done)
         if fresh:
             for listener in self._readings_listeners:

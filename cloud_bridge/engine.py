@@ -14,14 +14,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from careedge_common.config import AlertsConfig, SiteInfo
+from careedge_common.config_alerts import AlertRules
 from careedge_common.envelope import Envelope
 from cloud_bridge import alert_store, device_seen, news2
 from cloud_bridge.alert import Finding, Transition
-from cloud_bridge.alert_store import StoredHistory
 from cloud_bridge.events import EventRule, GatewayState, offline_finding
 from cloud_bridge.history import History
 from cloud_bridge.lifecycle import Lifecycle
 from cloud_bridge.news2_rule import News2Rule, describe
+from cloud_bridge.reading_windows import ReadingWindows
 from cloud_bridge.routing import Router
 from cloud_bridge.rules import ThresholdRules
 from cloud_bridge.schedule import ExpectedRule
@@ -42,6 +43,7 @@ class AlertEngine:
         self._events = EventRule(rules.events, rules.offline)
         self._expected = ExpectedRule(rules, ZoneInfo(site.timezone))
         self._retention = timedelta(days=rules.readings_retention_days)
+        self._windows = ReadingWindows(longest_window_ms(rules))
 
     def on_envelopes(
         self, db: sqlite3.Connection, envelopes: Sequence[Envelope], now: datetime
@@ -52,9 +54,11 @@ class AlertEngine:
         the newest envelope that carries their codes: within a batch (at most ``batch_wait_ms``),
         a score or trend at an earlier reading of the same resident would be outdated at once.
         """
+        self._windows.begin(db)
         alert_store.insert_readings(db, envelopes)
+        self._windows.add(envelopes)
         device_seen.record_envelopes(db, envelopes)
-        history = StoredHistory(db)
+        history = self._windows
         findings = [finding for envelope in envelopes for finding in self._single(envelope)]
         newest = newest_per_resident_and_code(envelopes)
         for (_, code), envelope in newest.items():
@@ -79,7 +83,12 @@ class AlertEngine:
         return [*self._apply(db, findings, now), *self.lifecycle.escalate_due(db, now)]
 
     def prune(self, db: sqlite3.Connection, now: datetime) -> int:
+        self._windows.forget()
         return alert_store.prune_readings(db, now - self._retention)
+
+    def forget(self) -> None:
+        """What the engine keeps between batches may include a transaction that did not commit."""
+        self._windows.forget()
 
     def _single(self, envelope: Envelope) -> list[Finding]:
         """Rules that need the envelope alone."""
@@ -123,6 +132,17 @@ class AlertEngine:
                 open_keys.discard(key)
             done.append(transition)
         return done
+
+
+def longest_window_ms(rules: AlertRules) -> int:
+    """How far back from a resident's newest reading any rule looks."""
+    trends = rules.trends
+    longest = max(
+        timedelta(minutes=rules.news2.window_minutes),
+        timedelta(days=trends.weight_gain.days),
+        timedelta(days=trends.systolic_rise.days),
+    )
+    return longest // timedelta(milliseconds=1) + 1
 
 
 def newest_per_resident_and_code(envelopes: Iterable[Envelope]) -> dict[tuple[str, str], Envelope]:

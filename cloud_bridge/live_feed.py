@@ -60,11 +60,16 @@ class LiveFeed:
         self._closed = False
 
     def on_transition(self, transition: Transition) -> None:
+        if not self._listeners:
+            return
         self.publish(
             sse("alert", {"transition": transition.kind, "alert": transition.alert.model_dump(mode="json")})
         )
 
     def on_readings(self, envelopes: Sequence[Envelope]) -> None:
+        """Nothing to build when no browser is watching (a set's truth is read atomically)."""
+        if not self._listeners:
+            return
         for envelope in envelopes:
             if envelope.type == "observation" and envelope.subject is not None and envelope.obs:
                 obs = [{"code": o.code, "value": o.value, "unit": o.unit} for o in envelope.obs]

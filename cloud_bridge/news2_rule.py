@@ -14,6 +14,7 @@ from careedge_common.envelope import Envelope
 from cloud_bridge import news2
 from cloud_bridge.alert import Finding, Severity, finding_of
 from cloud_bridge.history import History
+from cloud_bridge.points import epoch_ms
 
 
 class News2Rule:
@@ -26,7 +27,8 @@ class News2Rule:
         assert envelope.subject is not None
         resident = self._rules.resident(envelope.subject)
         until = envelope.measured_at
-        by_code = history.latest(envelope.subject, news2.CODE_OF.values(), until - self._window, until)
+        since_ms, until_ms = epoch_ms(until - self._window), epoch_ms(until)
+        by_code = history.latest(envelope.subject, news2.CODE_OF.values(), since_ms, until_ms)
         latest = {parameter: by_code[code] for parameter, code in news2.CODE_OF.items() if code in by_code}
 
         def value(parameter: news2.Parameter) -> float | None:

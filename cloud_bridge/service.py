@@ -7,6 +7,7 @@ started).
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sqlite3
@@ -23,6 +24,12 @@ from cloud_bridge.bridge import Bridge, BridgeError
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+GC_THRESHOLDS = (50_000, 20, 20)
+"""Collect the youngest generation after 50,000 net allocations instead of 700. The writer
+allocates a few hundred objects per envelope (validation, points, rules) that almost all die with
+their batch; at Python's defaults the collector ran every few envelopes and, with everything the
+process loaded at startup to walk, cost about a fifth of the bridge's CPU (``bench/bridge_ingest.py``,
+docs/benchmarks.md). Cyclic garbage waits a little longer; memory stays bounded."""
 SUPERVISE_POLL_S = 0.1
 """How often the main thread looks at the stop flag, the writer and the subscription."""
 
@@ -46,6 +53,8 @@ def run(config_path: Path) -> int:
     except (sqlite3.Error, OSError) as exc:
         return _config_problem([f"{config_path}: bridge: usable store paths, found {exc}"])
 
+    gc.freeze()  # what startup loaded (modules, config, the app) lives as long as the process
+    gc.set_threshold(*GC_THRESHOLDS)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

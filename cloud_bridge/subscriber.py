@@ -32,6 +32,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from careedge_common import topics
+from careedge_common.buffered_mqtt import BufferedClient
 from careedge_common.config import BridgeConfig, BrokerConfig
 from careedge_common.mqtt_client import Will, connect_async, is_v5, make_client, publish_before_leaving
 
@@ -81,7 +82,12 @@ class Subscriber:
         self.subscribed = threading.Event()
         """Set once the broker has granted the vitals subscription (the bridge is ready)."""
         self._client = make_client(
-            broker, bridge.client_id, persistent=True, manual_ack=True, will=Will(self._state_topic, OFFLINE)
+            broker,
+            bridge.client_id,
+            persistent=True,
+            manual_ack=True,
+            will=Will(self._state_topic, OFFLINE),
+            client_class=BufferedClient,
         )
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect

@@ -16,14 +16,26 @@ from careedge_common.config_alerts import SystolicRise, TrendRules, WeightGain
 from careedge_common.envelope import Envelope
 from cloud_bridge.alert import Finding, Severity, finding_of
 from cloud_bridge.history import History, Sample
+from cloud_bridge.points import epoch_ms
 
 SECONDS_PER_DAY = 86_400.0
 
 
+def days_between(earlier_ms: int, later_ms: int) -> float:
+    """Rounded as ``timedelta.total_seconds`` rounds, so the figures are those of the stored times."""
+    return (later_ms - earlier_ms) / 1000 / SECONDS_PER_DAY
+
+
+def window(envelope: Envelope, days: float) -> tuple[int, int]:
+    """The ``days`` up to the envelope's measurement, in stored milliseconds."""
+    until = envelope.measured_at
+    return epoch_ms(until - timedelta(days=days)), epoch_ms(until)
+
+
 def slope_per_day(samples: list[Sample]) -> float:
     """Ordinary least squares; needs two samples at different times."""
-    origin = samples[0].at
-    xs = [(sample.at - origin).total_seconds() / SECONDS_PER_DAY for sample in samples]
+    origin = samples[0].at_ms
+    xs = [days_between(origin, sample.at_ms) for sample in samples]
     ys = [sample.value for sample in samples]
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
     spread = sum((x - mean_x) ** 2 for x in xs)
@@ -36,12 +48,9 @@ class TrendRule:
     def __init__(self, rules: TrendRules) -> None:
         self._weight = rules.weight_gain
         self._systolic = rules.systolic_rise
-
-    @property
-    def codes(self) -> tuple[str, ...]:
-        """The codes whose readings trigger an evaluation (of that code's trend only)."""
         enabled = ((self._weight.enabled, BODY_WEIGHT.code), (self._systolic.enabled, SYSTOLIC.code))
-        return tuple(code for on, code in enabled if on)
+        self.codes = frozenset(code for on, code in enabled if on)
+        """The codes whose readings trigger an evaluation (of that code's trend only)."""
 
     def evaluate(self, envelope: Envelope, history: History, code: str) -> list[Finding]:
         """The trend of ``code`` up to ``envelope``'s measurement, for its resident."""
@@ -53,8 +62,7 @@ class TrendRule:
 
     @staticmethod
     def _weight_gain(envelope: Envelope, subject: str, history: History, rule: WeightGain) -> list[Finding]:
-        until = envelope.measured_at
-        samples = history.samples(subject, BODY_WEIGHT.code, until - timedelta(days=rule.days), until)
+        samples = history.samples(subject, BODY_WEIGHT.code, *window(envelope, rule.days))
         if len(samples) < 2:
             return []
         latest = samples[-1]
@@ -72,11 +80,10 @@ class TrendRule:
     def _systolic_rise(
         envelope: Envelope, subject: str, history: History, rule: SystolicRise
     ) -> list[Finding]:
-        until = envelope.measured_at
-        samples = history.samples(subject, SYSTOLIC.code, until - timedelta(days=rule.days), until)
+        samples = history.samples(subject, SYSTOLIC.code, *window(envelope, rule.days))
         if len(samples) < rule.min_readings:
             return []
-        span_days = (samples[-1].at - samples[0].at).total_seconds() / SECONDS_PER_DAY
+        span_days = days_between(samples[0].at_ms, samples[-1].at_ms)
         if span_days < rule.min_span_days or span_days == 0:
             return []
         rise = round(slope_per_day(samples) * rule.days, 1)
