@@ -122,8 +122,12 @@ class GattLink:
         )
 
     async def next_event(self, timeout_s: float) -> Event:
-        """The next notification or disconnection; raises ``TimeoutError`` after ``timeout_s``."""
-        return await asyncio.wait_for(self._events.get(), timeout_s)
+        """The next notification or disconnection; raises ``TimeoutError`` after ``timeout_s``.
+
+        ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` loses a cancellation that
+        arrives as its operation completes, and a device task then never stops."""
+        async with asyncio.timeout(timeout_s):
+            return await self._events.get()
 
     async def close(self) -> None:
         """Disconnect; safe to call twice and after the device went away."""
@@ -131,7 +135,8 @@ class GattLink:
             return
         self._open = False
         try:
-            await asyncio.wait_for(self._client.disconnect(), self._policy.gatt_timeout_s)
+            async with asyncio.timeout(self._policy.gatt_timeout_s):
+                await self._client.disconnect()
         except GATT_ERRORS as exc:
             logger.debug("%s: disconnect: %s", self.address, exc)
 
@@ -143,6 +148,7 @@ class GattLink:
 
     async def _gatt(self, what: str, operation: Awaitable[T]) -> T:
         try:
-            return await asyncio.wait_for(operation, self._policy.gatt_timeout_s)
+            async with asyncio.timeout(self._policy.gatt_timeout_s):
+                return await operation
         except GATT_ERRORS as exc:
             raise GattFailed(f"{self.address}: {what} failed: {exc or type(exc).__name__}") from exc

@@ -52,7 +52,8 @@ class ConnectionSlots:
         """A slot on ``adapter`` for ``holder``; raises ``NoConnectionSlot`` after ``wait_s`` seconds."""
         semaphore = self._semaphores.setdefault(adapter, asyncio.Semaphore(self.limit(adapter)))
         try:
-            await asyncio.wait_for(semaphore.acquire(), wait_s)
+            async with asyncio.timeout(wait_s):
+                await semaphore.acquire()
         except TimeoutError:
             taken = ", ".join(self.holders(adapter))
             raise NoConnectionSlot(

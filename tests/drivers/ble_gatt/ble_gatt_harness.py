@@ -25,6 +25,7 @@ FAST = BlePolicy(
     continuous_interval_s=0,
 )
 """Short waits so that timeouts happen within a test's seconds."""
+STOP_TIMEOUT_S = 10.0
 LINGER = BlePolicy(
     connect_attempts=2, slot_wait_s=5, gatt_timeout_s=2, measurement_timeout_s=1.0, idle_disconnect_s=10
 )
@@ -148,9 +149,16 @@ class Gateway:
         return edge
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Cancels until every driver task has ended: a task that swallowed a cancellation (Python
+        3.11's ``wait_for`` can) fails the test by name instead of hanging the suite."""
+        pending = {task for task in self._tasks if not task.done()}
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while pending and time.monotonic() < deadline:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.5)
+        if pending:
+            raise RuntimeError(f"driver tasks still running after cancellation: {pending}")
         self.air.shut_down()
         for task in self._tasks:
             failure = None if task.cancelled() else task.exception()
