@@ -20,10 +20,11 @@ class DeliveryCheck(BaseModel):
     replay_retry_s: float = Field(default=60.0, gt=0)
     """When a gap is still open this long after a replay request, the request is repeated."""
     replay_attempts: int = Field(default=3, ge=1)
-    """Requests for one gap before it is given up (counted and logged): the gateway no longer
-    holds the messages, or they are rejected every time they arrive. With the defaults a gap is
-    given up after about 3.5 minutes, before a gateway's own tail check (``tail_grace_s``, 5
-    minutes) would start sending everything above the stalled watermark again."""
+    """Times the gateway may answer that it has published a gap again before the gap is given up
+    (counted and logged): its messages are then being rejected every time they arrive. A range the
+    gateway answers it no longer holds is given up at once. Requests nobody answers never give a
+    gap up (the gateway may be restarting or cut off, and would never send the messages again);
+    they are repeated every ``replay_retry_s``."""
     watermark_interval_s: float = Field(default=1.0, ge=0)
     """Each gateway's watermark is published at most this often, when it has advanced."""
     watermark_refresh_s: float = Field(default=300.0, gt=0)

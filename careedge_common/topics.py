@@ -48,10 +48,16 @@ def all_bridge_member_states(site: str) -> str:
 
 
 def bridge_ingest_filters(site: str, *, share: bool) -> list[str]:
-    """What a bridge session subscribes: the streams (shared among bridges with MQTT 5), and every
-    gateway's state unshared (a shared subscription receives no retained messages)."""
+    """What a bridge session subscribes: the streams (shared among bridges with MQTT 5), every
+    gateway's state unshared (a shared subscription receives no retained messages), and the
+    gateways' command answers unshared (any bridge may take the answer to another's replay
+    request; the store makes taking it twice harmless)."""
     streams = [all_vitals(site), all_calls(site), all_cabinet_events(site)]
-    return [*(shared(stream) if share else stream for stream in streams), all_states(site)]
+    return [
+        *(shared(stream) if share else stream for stream in streams),
+        all_states(site),
+        all_cmd_acks(site),
+    ]
 
 
 def all_vitals(site: str) -> str:
@@ -70,6 +76,10 @@ def all_cabinet_events(site: str) -> str:
 def all_states(site: str) -> str:
     """Every gateway's retained state (birth document or Last Will) of one site."""
     return f"{ROOT}/{site}/+/state"
+
+
+def all_cmd_acks(site: str) -> str:
+    return f"{ROOT}/{site}/+/cmd-ack/+"
 
 
 def shared(topic_filter: str, group: str = SHARED_GROUP) -> str:

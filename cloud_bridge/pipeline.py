@@ -11,7 +11,9 @@ retried with backoff and no new message is taken meanwhile, so unacknowledged me
 only to the broker's flow-control limit and nothing is dropped. On stop, a batch still being
 retried is abandoned unacknowledged; the broker re-sends it to the next bridge session.
 Rejected messages are acknowledged too (with their batch): a malformed message never becomes
-valid, and re-delivering it forever would block the session.
+valid, and re-delivering it forever would block the session. Gateways' answers on ``cmd-ack`` go
+to the delivery check after the batch's envelopes are stored, so a replayed range and its answer
+in one batch count the range as arrived.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ IDLE_POLL_S = 0.2
 PRUNE_INTERVAL_S = 3600.0
 WATERMARK_TICK_S = 0.25
 """How often the writer looks for watermarks to publish and gaps to request between batches."""
+
+_CMD_ACK = "/cmd-ack/"
 
 T = TypeVar("T")
 
@@ -180,14 +184,25 @@ class Pipeline:
 
     def _process(self, batch: list[Incoming]) -> None:
         self._metrics.batch_size.observe(len(batch))
-        envelopes, states, valid = self._accept(batch)
+        answers = [self._answer(message) for message in batch if _CMD_ACK in message.topic]
+        others = [message for message in batch if _CMD_ACK not in message.topic] if answers else batch
+        envelopes, states, valid = self._accept(others)
         fresh: list[Envelope] = []
         if envelopes:
             fresh_ids = self._retrying(lambda: self._store.unprocessed(envelopes.keys()), "store lookup")
             fresh = [envelope for envelope_id, envelope in envelopes.items() if envelope_id in fresh_ids]
         self._metrics.duplicates.inc(valid - len(fresh))
         self._store_fresh(fresh, states)
+        if answers:
+            self._retrying(
+                lambda: self._watermarks.take_answers(answers, datetime.now(UTC)), "replay answers"
+            )
         self._outlet.release(batch)
+
+    def _answer(self, message: Incoming) -> tuple[str, str, bytes]:
+        """(gateway, command_id, payload) of a ``.../{gateway}/cmd-ack/{command_id}`` message."""
+        gateway, _, command_id = message.topic.removeprefix(self._state_prefix).partition(_CMD_ACK)
+        return gateway, command_id, message.payload
 
     def _accept(self, batch: list[Incoming]) -> tuple[dict[str, Envelope], list[GatewayState], int]:
         """Valid envelopes not seen recently, by ID; gateway states in order of receipt; and how many

@@ -71,6 +71,8 @@ class Gap:
     last: int
     attempt: int
     """1 for the first request for this gap."""
+    lowest: bool
+    """The gap just above the watermark, the one that holds it back."""
 
 
 def record_seqs(db: sqlite3.Connection, marks: Iterable[SeqMark], now_ms: int) -> None:
@@ -181,7 +183,7 @@ def claim_gaps(
     """Every gap (up to ``MAX_GAPS_PER_CLAIM``, lowest first) of each gateway whose lowest gap has
     stayed open for ``grace_ms`` and was not requested within ``retry_ms``; claimed as requested
     now (inside a transaction). Gateways in ``unreachable`` (offline by their Last Will) are
-    skipped, so an uplink outage does not use up the attempts before a gap is given up."""
+    skipped: a request to a gateway that cannot hear it would only be lost."""
     rows = db.execute(
         "SELECT gateway, seq, boot, replay_attempts FROM seq_watermarks"
         " WHERE site = ? AND gap_since_ms <= ? AND (replay_at_ms IS NULL OR replay_at_ms <= ?)",
@@ -204,8 +206,8 @@ def claim_gaps(
             (now_ms, site, gateway),
         )
         gaps.extend(
-            Gap(gateway, boot, first, last, attempts + 1)
-            for first, last in _holes(int(seq), stored)[:MAX_GAPS_PER_CLAIM]
+            Gap(gateway, boot, first, last, attempts + 1, lowest=index == 0)
+            for index, (first, last) in enumerate(_holes(int(seq), stored)[:MAX_GAPS_PER_CLAIM])
         )
     return gaps
 
@@ -232,6 +234,24 @@ def give_up_gap(db: sqlite3.Connection, site: str, gateway: str, now_ms: int) ->
     db.execute(
         "UPDATE seq_watermarks SET seq = ? WHERE site = ? AND gateway = ?",
         (int(next_stored) - 1, site, gateway),
+    )
+    _advance(db, site, gateway, now_ms)
+
+
+def give_up_range(
+    db: sqlite3.Connection, site: str, gateway: str, first: int, last: int, now_ms: int
+) -> None:
+    """Count ``first``..``last`` as stored though they never came (inside a transaction): the gateway
+    said it no longer holds them."""
+    row = db.execute(
+        "SELECT seq, boot FROM seq_watermarks WHERE site = ? AND gateway = ?", (site, gateway)
+    ).fetchone()
+    if row is None:
+        return
+    watermark, boot = int(row[0]), int(row[1])
+    db.executemany(
+        "INSERT OR IGNORE INTO seq_above_watermark (site, gateway, seq, boot) VALUES (?, ?, ?, ?)",
+        [(site, gateway, seq, boot) for seq in range(max(first, watermark + 1), last + 1)],
     )
     _advance(db, site, gateway, now_ms)
 

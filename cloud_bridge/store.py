@@ -17,7 +17,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from cloud_bridge import alert_store, cabinet_events, device_seen, seq_tracking, webhook_queue
+from cloud_bridge import (
+    alert_store,
+    cabinet_events,
+    device_seen,
+    replay_requests,
+    seq_tracking,
+    webhook_queue,
+)
 from cloud_bridge.points import epoch_ms
 
 SCHEMA = """
@@ -67,6 +74,7 @@ class BridgeStore:
         self._db.executescript(
             SCHEMA
             + seq_tracking.SCHEMA
+            + replay_requests.SCHEMA
             + alert_store.SCHEMA
             + webhook_queue.SCHEMA
             + cabinet_events.SCHEMA

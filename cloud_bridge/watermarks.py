@@ -5,6 +5,8 @@ so a broker killed at the wrong moment loses messages the gateway already counts
 The bridges therefore publish each gateway's watermark (retained, ``{boot, seq, at}``) so the
 gateway knows what it may forget and what it should send again, and when a ``seq`` stays missing
 while later ones are stored, they send ``cmd/replay`` (``{command_id, boot, from_seq, to_seq}``).
+A gap is given up only on the gateway's word (``replay_requests``): its answer says it no longer
+holds the range, or it has replayed the range ``replay_attempts`` times and it still is not stored.
 
 ``tick`` runs on the bridge's writer thread between batches; the state lives in the relational
 store (``seq_tracking``), so any bridge of a shared subscription can do the work, and a claim in
@@ -15,19 +17,22 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter
+from pydantic import ValidationError
 
 from careedge_common import topics
 from careedge_common.config_delivery import DeliveryCheck
-from careedge_common.delivery_messages import ReplayCommand, WatermarkMessage, compact_json
+from careedge_common.delivery_messages import ReplayCommand, ReplayResult, WatermarkMessage, compact_json
 from careedge_common.envelope import new_event_id
+from cloud_bridge import replay_requests
 from cloud_bridge.alert_store import offline_gateways
 from cloud_bridge.points import epoch_ms
-from cloud_bridge.seq_tracking import Gap, Watermark, claim_gaps, claim_watermarks, give_up_gap
+from cloud_bridge.replay_requests import ReplayRequest
+from cloud_bridge.seq_tracking import Gap, Watermark, claim_gaps, claim_watermarks, give_up_gap, give_up_range
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +51,12 @@ class DeliveryCheckMetrics:
         )
         self.gaps_given_up = Counter(
             "careedge_bridge_seq_gaps_given_up",
-            "Gaps in a gateway's seq given up after every replay request went unanswered",
+            "Gaps in a gateway's seq given up: no longer held by the gateway, or replayed and never stored",
+            registry=registry,
+        )
+        self.bad_answers = Counter(
+            "careedge_bridge_replay_answers_rejected",
+            "Answers to replay requests that were not a valid replay result",
             registry=registry,
         )
 
@@ -79,6 +89,7 @@ class WatermarkKeeper:
                 int(settings.watermark_interval_s * 1000),
                 int(settings.watermark_refresh_s * 1000),
             )
+            replay_requests.forget_settled(db, now_ms)
             gaps = claim_gaps(
                 db,
                 self._site,
@@ -87,33 +98,76 @@ class WatermarkKeeper:
                 int(settings.replay_retry_s * 1000),
                 unreachable=offline_gateways(db),
             )
-            given_up = [gap for gap in gaps if gap.attempt > settings.replay_attempts]
+            given_up = [gap for gap in gaps if gap.lowest and self._replayed_enough(db, gap)]
             for gap in given_up:
                 give_up_gap(db, self._site, gap.gateway, now_ms)
+            requests = {
+                gap: ReplayRequest(new_event_id().lower(), self._site, gap.gateway, gap.first, gap.last)
+                for gap in gaps
+                if gap not in given_up
+            }
+            replay_requests.record(db, requests.values(), now_ms)
         for watermark in watermarks:
             self._publish_watermark(watermark, now)
-        for gap in gaps:
-            if gap in given_up:
-                self._metrics.gaps_given_up.inc()
-                log.warning(
-                    "gateway %s: seq %d-%d never arrived after %d replay requests; given up",
-                    gap.gateway,
-                    gap.first,
-                    gap.last,
-                    settings.replay_attempts,
-                )
-            else:
-                self._request_replay(gap)
+        for gap in given_up:
+            self._gave_up(gap.gateway, gap.first, gap.last, f"replayed {settings.replay_attempts} times")
+        for gap, request in requests.items():
+            self._request_replay(gap, request.command_id)
+
+    def take_answers(self, answers: Sequence[tuple[str, str, bytes]], now: datetime) -> None:
+        """Note gateways' answers ``(gateway, command_id, payload)`` to the bridges' replay requests
+        and give up what a gateway says it no longer holds; other ``cmd-ack`` messages are not ours.
+        Raises ``sqlite3.Error`` with nothing noted."""
+        now_ms = epoch_ms(now)
+        given_up: list[tuple[str, int, int]] = []
+        with self._transaction() as db:
+            for gateway, command_id, payload in answers:
+                request = replay_requests.open_request(db, self._site, gateway, command_id)
+                if request is None:
+                    continue
+                answer = self._parse_answer(gateway, payload)
+                if answer is None:
+                    continue
+                if answer.result != "replayed":
+                    replay_requests.drop(db, command_id)
+                    log.warning("gateway %s refused a replay request: %s", gateway, answer.reason)
+                    continue
+                replay_requests.note_replayed(db, command_id, now_ms)
+                for first, last in replay_requests.no_longer_held(request, answer):
+                    give_up_range(db, self._site, gateway, first, last, now_ms)
+                    given_up.append((gateway, first, last))
+        for gateway, first, last in given_up:
+            self._gave_up(gateway, first, last, "no longer held by the gateway")
+
+    def _replayed_enough(self, db: sqlite3.Connection, gap: Gap) -> bool:
+        answered = replay_requests.replays_answered(db, self._site, gap.gateway, gap.first)
+        return answered >= self._settings.replay_attempts
+
+    def _parse_answer(self, gateway: str, payload: bytes) -> ReplayResult | None:
+        try:
+            return ReplayResult.model_validate_json(payload)
+        except ValidationError as exc:
+            self._metrics.bad_answers.inc()
+            reason = exc.errors(include_input=False)[0]
+            log.warning(
+                "gateway %s: ignored a malformed replay answer: %s at %s",
+                gateway,
+                reason["msg"],
+                reason["loc"],
+            )
+            return None
+
+    def _gave_up(self, gateway: str, first: int, last: int, why: str) -> None:
+        self._metrics.gaps_given_up.inc()
+        log.warning("gateway %s: seq %d-%d given up, %s", gateway, first, last, why)
 
     def _publish_watermark(self, watermark: Watermark, now: datetime) -> None:
         message = WatermarkMessage(boot=watermark.boot, seq=watermark.seq, at=now)
         self._publish(topics.watermark(self._site, watermark.gateway), compact_json(message), True)
         self._metrics.watermarks.inc()
 
-    def _request_replay(self, gap: Gap) -> None:
-        command = ReplayCommand(
-            command_id=new_event_id().lower(), boot=gap.boot, from_seq=gap.first, to_seq=gap.last
-        )
+    def _request_replay(self, gap: Gap, command_id: str) -> None:
+        command = ReplayCommand(command_id=command_id, boot=gap.boot, from_seq=gap.first, to_seq=gap.last)
         self._publish(topics.cmd(self._site, gap.gateway, "replay"), compact_json(command), False)
         self._metrics.replays.inc()
         log.info(

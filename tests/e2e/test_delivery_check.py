@@ -203,3 +203,68 @@ def test_a_lost_tail_that_no_later_reading_reveals_is_published_again(
     assert outcome.published_second == outcome.total
     assert _payloads(outcome, "/cmd/replay") == []
     assert replayed == set(range(outcome.stored_first + 1, outcome.total + 1)), "the tail, and only the tail"
+
+
+def _replays(messages: list[Captured]) -> list[dict[str, Any]]:
+    return [json.loads(m.payload) for m in messages if m.topic == f"{ROOT}/cmd/replay"]
+
+
+def test_a_gap_asked_for_while_the_gateway_cannot_answer_is_asked_for_until_it_does(
+    victoria: VictoriaMetrics, tmp_path: Path
+) -> None:
+    """The gateway looks online (frozen, its connections open, as behind a cut link before its
+    keepalive runs out) and hears nothing: unanswered requests must not give the gap up, or the
+    gateway would trust the watermark and never send what the broker lost."""
+    gates = Gates(PHASE_ONE, PHASE_TWO)
+    with (
+        Mosquitto(autosave_interval_s=3600) as broker,
+        _kiosk(tmp_path, PHASE_THREE, gates) as kiosk,
+        MqttCapture(broker.port, [f"{ROOT}/{name}" for name in CAPTURED]) as capture,
+    ):
+        site = Site(
+            tmp_path,
+            broker,
+            victoria,
+            kiosk,
+            gateway={"replay": {"tail_grace_s": 3600}},
+            bridge={
+                "delivery": {
+                    "gap_grace_s": 0.5,
+                    "replay_retry_s": 0.5,
+                    "replay_attempts": 1,
+                    "watermark_interval_s": 0.2,
+                }
+            },
+        )
+        with Daemon("edge", site.edge_config) as edge:
+            stored_first, published_second = _lose_the_second_phase(site, broker, kiosk, gates, capture)
+            with Daemon("bridge", site.bridge_config) as bridge:
+                wait_until(site.bridge_ready, 60, "bridge session on the restarted broker")
+                assert bridge.stop() == 0
+            gates.open(PHASE_TWO)
+            assert kiosk.wait_finished(60), edge.log()
+            wait_until(
+                lambda: site.get("/health", site.edge_api)["outbox_pending"] == 0,
+                60,
+                "phase three PUBACKed, queued in the bridge's session",
+            )
+            edge.pause()
+            try:
+                with Daemon("bridge", site.bridge_config) as bridge:
+                    capture.wait_for(
+                        lambda msgs: len(_replays(msgs)) >= 4, 60, "requests to the frozen gateway"
+                    )
+                    assert max(_watermarks(capture.messages)) == stored_first, bridge.log()
+                    edge.resume()
+                    total = _envelopes(kiosk.acknowledged)
+                    capture.wait_for(lambda msgs: total in _watermarks(msgs), 60, "every reading stored")
+                    _assert_stored_exactly_once(site, victoria, kiosk.acknowledged)
+                    capture.wait_for(_every_request_answered, 60, "answers to the requests it was sent")
+            finally:
+                edge.resume()
+    assert stored_first < published_second < total
+
+
+def _every_request_answered(messages: list[Captured]) -> bool:
+    answered = {json.loads(m.payload)["command_id"] for m in messages if "/cmd-ack/" in m.topic}
+    return answered == {replay["command_id"] for replay in _replays(messages)}
