@@ -308,11 +308,6 @@ def set_gateway_online(db: sqlite3.Connection, gateway: str, online: bool, now: 
     )
 
 
-def offline_gateways(db: sqlite3.Connection) -> set[str]:
-    """Gateways whose last state (birth document or Last Will) says offline."""
-    return {row[0] for row in db.execute("SELECT gateway FROM gateway_status WHERE online = 0")}
-
-
 def offline_unalerted(db: sqlite3.Connection, offline_since: datetime) -> list[str]:
     rows = db.execute(
         "SELECT gateway FROM gateway_status WHERE online = 0 AND alerted = 0 AND since_ms <= ?",

@@ -108,7 +108,8 @@ class LiveFeed:
             yield f"retry: {RECONNECT_MS}\n: connected\n\n"
             while True:
                 try:
-                    item = await asyncio.wait_for(listener.queue.get(), KEEPALIVE_S)
+                    async with asyncio.timeout(KEEPALIVE_S):
+                        item = await listener.queue.get()
                 except TimeoutError:
                     item = ": keep-alive\n\n"
                 if item is END:

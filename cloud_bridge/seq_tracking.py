@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import sqlite3
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 SCHEMA = """
@@ -178,12 +178,12 @@ def claim_gaps(
     now_ms: int,
     grace_ms: int,
     retry_ms: int,
-    unreachable: Collection[str] = (),
 ) -> list[Gap]:
     """Every gap (up to ``MAX_GAPS_PER_CLAIM``, lowest first) of each gateway whose lowest gap has
     stayed open for ``grace_ms`` and was not requested within ``retry_ms``; claimed as requested
-    now (inside a transaction). Gateways in ``unreachable`` (offline by their Last Will) are
-    skipped: a request to a gateway that cannot hear it would only be lost."""
+    now (inside a transaction). A gateway its state calls offline is asked too: that state may be a
+    stale one another bridge processed late, and a request to a gateway that is away is merely lost
+    (``replay_requests``: nothing is given up for it)."""
     rows = db.execute(
         "SELECT gateway, seq, boot, replay_attempts FROM seq_watermarks"
         " WHERE site = ? AND gap_since_ms <= ? AND (replay_at_ms IS NULL OR replay_at_ms <= ?)",
@@ -191,8 +191,6 @@ def claim_gaps(
     ).fetchall()
     gaps: list[Gap] = []
     for gateway, seq, boot, attempts in rows:
-        if gateway in unreachable:
-            continue
         stored = [
             int(row[0])
             for row in db.execute(

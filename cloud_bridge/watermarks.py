@@ -29,7 +29,6 @@ from careedge_common.config_delivery import DeliveryCheck
 from careedge_common.delivery_messages import ReplayCommand, ReplayResult, WatermarkMessage, compact_json
 from careedge_common.envelope import new_event_id
 from cloud_bridge import replay_requests
-from cloud_bridge.alert_store import offline_gateways
 from cloud_bridge.points import epoch_ms
 from cloud_bridge.replay_requests import ReplayRequest
 from cloud_bridge.seq_tracking import Gap, Watermark, claim_gaps, claim_watermarks, give_up_gap, give_up_range
@@ -96,7 +95,6 @@ class WatermarkKeeper:
                 now_ms,
                 int(settings.gap_grace_s * 1000),
                 int(settings.replay_retry_s * 1000),
-                unreachable=offline_gateways(db),
             )
             given_up = [gap for gap in gaps if gap.lowest and self._replayed_enough(db, gap)]
             for gap in given_up:

@@ -161,7 +161,9 @@ def test_gaps_are_requested_after_the_grace_and_again_after_each_retry_while_una
     )
 
 
-def test_an_offline_gateway_is_not_asked_and_uses_up_no_attempts(tmp_path: Path) -> None:
+def test_a_gateway_whose_state_says_offline_is_asked_too_and_nothing_is_given_up(tmp_path: Path) -> None:
+    """Two bridges process every gateway state, so the stored one may be a stale ``offline`` a
+    lagging bridge processed after another stored the newer ``online``."""
     store = BridgeStore(tmp_path / "bridge.db")
     published = Published()
     keeper = _keeper(store, published)
@@ -170,14 +172,9 @@ def test_an_offline_gateway_is_not_asked_and_uses_up_no_attempts(tmp_path: Path)
         set_gateway_online(db, "gw-1", False, START)
     for minutes in range(1, 10):
         keeper.tick(START + timedelta(minutes=minutes))
-    assert [t for t, _, _ in published.take() if t.endswith("replay")] == []
-    assert _watermark(store) == (1, 1), "a gap of an unreachable gateway is never given up"
-    with store.transaction() as db:
-        set_gateway_online(db, "gw-1", True, START + timedelta(minutes=10))
-    keeper.tick(START + timedelta(minutes=10))
-    assert [
-        (c["from_seq"], c["to_seq"], c.get("boot")) for t, c, _ in published.take() if t.endswith("replay")
-    ] == [(2, 2, 1)]
+        requests = [(c["from_seq"], c["to_seq"], c["boot"]) for t, c, _ in published.take() if "replay" in t]
+        assert requests == [(2, 2, 1)], f"minute {minutes}"
+    assert _watermark(store) == (1, 1), "unanswered, so never given up"
 
 
 def test_a_filled_gap_starts_the_next_one_from_scratch(tmp_path: Path) -> None:
