@@ -36,9 +36,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from careedge_common import topics
 from careedge_common.buffered_mqtt import BufferedClient
-from careedge_common.publish_frames import Publish
 from careedge_common.config import BridgeConfig, BrokerConfig
 from careedge_common.mqtt_client import Will, connect_async, is_v5, make_client, publish_before_leaving
+from careedge_common.publish_frames import Publish
 
 log = logging.getLogger(__name__)
 
