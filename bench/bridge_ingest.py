@@ -103,7 +103,7 @@ def make_workload(site: str, count: int, seed: int) -> Workload:
         envelope = {
             "v": 1,
             "id": new_event_id(),
-            "seq": index + 1,
+            "seq": index // GATEWAYS + 1,
             "boot": 1,
             "site": site,
             "gateway": gateway,
