@@ -5,8 +5,8 @@ after a ``select`` of its own, so the bridge, receiving thousands of small QoS 1
 spent more CPU on system calls than on the messages. Here the socket paho gets is wrapped: ``recv``
 is served from a buffer filled up to ``READ_SIZE`` bytes at a time, and ``pending`` says how much
 is buffered, which paho already honours for TLS sockets (it does not wait in ``select`` and reads
-on); ``loop_read`` handles up to ``BURST`` buffered packets per turn of paho's loop, so the
-acknowledgements queued meanwhile go out together.
+on); ``loop_read`` empties the buffer (up to ``BURST`` packets through paho) per turn of paho's
+loop, so the acknowledgements queued meanwhile go out together.
 
 When ``on_publish_received`` is set, complete QoS 1 PUBLISH packets already in the buffer are cut
 out directly (``publish_frames``) and handed to it, without paho's per-message objects; paho reads
@@ -16,8 +16,9 @@ socket pair and later sends it with a ``send`` of its own, per message.
 
 paho still owns the connection, its reconnects and its writes. Each connection paho opens gets a
 new wrapper, so no byte of an old connection is ever read as part of a new one. Relies on paho's
-``_create_socket``, ``_in_packet``, ``_packet_queue`` and ``_msgtime_mutex`` (pinned paho-mqtt
-2.2.0; ``test_subscriber_bursts`` and ``test_buffered_mqtt`` check they still work).
+``_create_socket``, ``_packet_read``, ``_loop_rc_handle``, ``_in_packet``, ``_packet_queue`` and
+``_msgtime_mutex`` (pinned paho-mqtt 2.2.0; ``tests/cloud_bridge/test_subscriber_bursts.py`` checks
+that they still work).
 """
 
 from __future__ import annotations
@@ -102,16 +103,25 @@ class BufferedClient(mqtt.Client):
             self._packet_queue(mqtt.PUBACK, packet, 0, 0)
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
-        result = super().loop_read(max_packets)
-        for _ in range(BURST - 1):
+        """One packet through paho (which reads the socket when the buffer is empty), then what the
+        buffer holds: its QoS 1 PUBLISH packets directly, anything else through paho, one packet
+        at a time, for up to ``BURST`` turns. paho's own ``loop_read`` would decode as many
+        packets as it has messages in flight, which with alerts being published is many."""
+        for _ in range(BURST):
             sock = self._sock
-            if result != MQTTErrorCode.MQTT_ERR_SUCCESS or not isinstance(sock, BufferedSocket):
-                break
+            if sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            result = self._packet_read()
+            if result > 0:
+                return self._loop_rc_handle(result)
+            if result == MQTTErrorCode.MQTT_ERR_AGAIN or not isinstance(sock, BufferedSocket):
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+            if self._sock is not sock:
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
             self._deliver_buffered(sock)
             if not sock.pending():
-                break
-            result = super().loop_read(max_packets)
-        return result
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _deliver_buffered(self, sock: BufferedSocket) -> None:
         """Only between packets: paho may hold the first bytes of one it has started reading."""
