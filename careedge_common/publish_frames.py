@@ -27,8 +27,9 @@ class Publish(NamedTuple):
     retain: bool
 
 
-def _varint(data: bytes | bytearray, pos: int, end: int) -> tuple[int, int] | None:
-    """(value, position after it), or None when incomplete before ``end`` or longer than 4 bytes."""
+def read_varint(data: bytes | bytearray, pos: int, end: int) -> tuple[int, int] | None:
+    """MQTT's Variable Byte Integer at ``pos``: (value, position after it), or None when it is
+    incomplete before ``end`` or longer than 4 bytes."""
     value = 0
     for shift in range(0, 7 * MAX_LENGTH_BYTES, 7):
         if pos >= end:
@@ -51,7 +52,7 @@ def take_publishes(data: bytes | bytearray, v5: bool) -> tuple[list[Publish], in
     pos = 0
     size = len(data)
     while pos < size and data[pos] & PUBLISH_QOS1_MASK == PUBLISH_QOS1:
-        header = _varint(data, pos + 1, size)
+        header = read_varint(data, pos + 1, size)
         if header is None:
             break
         length, start = header
@@ -63,7 +64,7 @@ def take_publishes(data: bytes | bytearray, v5: bool) -> tuple[list[Publish], in
             break
         body = topic_end + 2
         if v5:
-            properties = _varint(data, body, end)
+            properties = read_varint(data, body, end)
             if properties is None or properties[1] + properties[0] > end:
                 break
             body = properties[1] + properties[0]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from careedge_common import publish_frames
+
 CONNECT = 0x10
 CONNACK = 0x20
 PUBLISH_QOS1 = 0x32
@@ -65,16 +67,10 @@ def varint(value: int) -> bytes:
 
 def read_varint(data: bytes | bytearray, pos: int) -> tuple[int, int] | None:
     """(value, position after it), or None when ``data`` ends inside it."""
-    value = 0
-    for shift in range(0, 28, 7):
-        if pos >= len(data):
-            return None
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-    raise BrokerRefusedError("malformed variable byte integer from the broker")
+    decoded = publish_frames.read_varint(data, pos, len(data))
+    if decoded is None and len(data) - pos >= publish_frames.MAX_LENGTH_BYTES:
+        raise BrokerRefusedError("malformed variable byte integer from the broker")
+    return decoded
 
 
 def _string(value: str | bytes) -> bytes:
