@@ -8,7 +8,10 @@ each repeat:
 * a naive bridge (separate process: one synchronous influxdb-client write and one ack per message),
 
 each fed by a publisher process that publishes pre-generated observation envelopes (1 to 3
-observations each, like kiosk readings) at QoS 1. The clock runs from the first publish until
+observations each, like kiosk readings) at QoS 1: PUBLISH packets encoded before the clock starts
+and written over a plain socket within the broker's Receive Maximum, every PUBACK checked
+(``careedge_testkit.qos1_publisher``), so the load generator takes little of the CPU the bridge
+needs on a small machine. The clock runs from the first publish until
 VictoriaMetrics answers a count query with every point. A *reading* is one observation, i.e. one
 stored point; envelopes per second are printed as well. The figures are medians over the repeats.
 """
