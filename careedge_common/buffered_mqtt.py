@@ -5,27 +5,40 @@ after a ``select`` of its own, so the bridge, receiving thousands of small QoS 1
 spent more CPU on system calls than on the messages. Here the socket paho gets is wrapped: ``recv``
 is served from a buffer filled up to ``READ_SIZE`` bytes at a time, and ``pending`` says how much
 is buffered, which paho already honours for TLS sockets (it does not wait in ``select`` and reads
-on); ``loop_read`` handles up to ``BURST`` buffered packets per turn of paho's loop, so the
-acknowledgements queued meanwhile go out together.
+on); ``loop_read`` empties the buffer (up to ``BURST`` packets through paho) per turn of paho's
+loop, so the acknowledgements queued meanwhile go out together.
+
+When ``on_publish_received`` is set, complete QoS 1 PUBLISH packets already in the buffer are cut
+out directly (``publish_frames``) and handed to it, without paho's per-message objects; paho reads
+everything else, including the first packet of each read. ``ack_many`` queues the PUBACKs of many
+messages as one write, where paho's ``ack`` queues one packet, wakes its network thread through a
+socket pair and later sends it with a ``send`` of its own, per message.
 
 paho still owns the connection, its reconnects and its writes. Each connection paho opens gets a
 new wrapper, so no byte of an old connection is ever read as part of a new one. Relies on paho's
-``_create_socket`` (pinned paho-mqtt 2.2.0; ``test_buffered_mqtt`` checks it is still called).
+``_create_socket``, ``_packet_read``, ``_loop_rc_handle``, ``_in_packet``, ``_packet_queue`` and
+``_msgtime_mutex`` (pinned paho-mqtt 2.2.0; ``tests/cloud_bridge/test_subscriber_bursts.py`` checks
+that they still work).
 """
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
+
+from careedge_common.publish_frames import Publish, take_publishes
 
 if TYPE_CHECKING:
     from paho.mqtt.client import SocketLike
 
 READ_SIZE = 64 * 1024
 BURST = 64
-"""Packets read per turn of paho's loop at most: it also has keep-alives and writes to do."""
+"""Reads from the buffer per turn of paho's loop at most: it also has keep-alives and writes to do."""
+PUBACK = struct.Struct("!BBH")
 
 
 class BufferedSocket:
@@ -45,6 +58,12 @@ class BufferedSocket:
         chunk = bytes(self._buffer[:buffer_size])
         del self._buffer[:buffer_size]
         return chunk
+
+    def take_publishes(self, v5: bool) -> list[Publish]:
+        """Remove the complete QoS 1 PUBLISH packets at the front of the buffer and return them."""
+        found, used = take_publishes(self._buffer, v5)
+        del self._buffer[:used]
+        return found
 
     def pending(self) -> int:
         """Bytes readable without waiting for the network (paho's TLS hook)."""
@@ -68,16 +87,51 @@ class BufferedSocket:
 
 
 class BufferedClient(mqtt.Client):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_publish_received: Callable[[Publish], None] | None = None
+        """Called, on the network thread, for each QoS 1 message read from the buffer directly;
+        messages paho decodes still go to ``on_message``."""
+
     def _create_socket(self) -> SocketLike:
         return BufferedSocket(super()._create_socket())
 
+    def ack_many(self, mids: Sequence[int]) -> None:
+        """PUBACKs for these QoS 1 messages (manual acknowledgement), queued as one write."""
+        if mids:
+            packet = b"".join([PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in mids])
+            self._packet_queue(mqtt.PUBACK, packet, 0, 0)
+
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
-        result = super().loop_read(max_packets)
-        for _ in range(BURST - 1):
+        """One packet through paho (which reads the socket when the buffer is empty), then what the
+        buffer holds: its QoS 1 PUBLISH packets directly, anything else through paho, one packet
+        at a time, for up to ``BURST`` turns. paho's own ``loop_read`` would decode as many
+        packets as it has messages in flight, which with alerts being published is many."""
+        for _ in range(BURST):
             sock = self._sock
-            if result != MQTTErrorCode.MQTT_ERR_SUCCESS or not isinstance(sock, BufferedSocket):
-                break
+            if sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            result = self._packet_read()
+            if result > 0:
+                return self._loop_rc_handle(result)
+            if result == MQTTErrorCode.MQTT_ERR_AGAIN or not isinstance(sock, BufferedSocket):
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+            if self._sock is not sock:
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+            self._deliver_buffered(sock)
             if not sock.pending():
-                break
-            result = super().loop_read(max_packets)
-        return result
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _deliver_buffered(self, sock: BufferedSocket) -> None:
+        """Only between packets: paho may hold the first bytes of one it has started reading."""
+        receiver = self.on_publish_received
+        if receiver is None or self._in_packet["command"] != 0:
+            return
+        found = sock.take_publishes(self._protocol == mqtt.MQTTv5)
+        if not found:
+            return
+        with self._msgtime_mutex:
+            self._last_bytes_received = mqtt.time_func()
+        for publish in found:
+            receiver(publish)

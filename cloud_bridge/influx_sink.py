@@ -62,10 +62,13 @@ class InfluxPointSink:
         self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
 
     def write(self, points: Sequence[VitalPoint]) -> None:
-        """One request for all points; any HTTP or network failure is ``SinkUnavailableError``."""
-        lines = [line_of(point) for point in points]
+        """One request for all points; any HTTP or network failure is ``SinkUnavailableError``.
+
+        The lines go as one body: given a list, influxdb-client encodes each line in two recursive
+        calls of its own (an import and a chain of type checks each), a few µs per reading."""
+        body = "\n".join([line_of(point) for point in points]).encode()
         try:
-            self._write_api.write(self._bucket, self._org, record=lines, write_precision=_MILLISECONDS)
+            self._write_api.write(self._bucket, self._org, record=body, write_precision=_MILLISECONDS)
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise SinkUnavailableError(f"time-series write failed: {_describe(exc)}") from exc
 

@@ -7,7 +7,10 @@ any thread, it only appends the PUBACK to the client's outgoing ``deque`` and wa
 thread through its socket pair; the network thread alone writes to the socket), but each call
 is a system call that hands the GIL to the network thread, thousands of times per batch. So
 acknowledgements are normally sent by the network thread itself, just before it
-delivers the next message, and by the pipeline only when the stream is idle.
+delivers the next message, and by the pipeline only when the stream is idle; either way all the
+released messages' PUBACKs go out as one write (``BufferedClient.ack_many``). Most messages are
+read straight from the client's receive buffer (``BufferedClient.on_publish_received``), the rest
+through paho's ``on_message``; both end in ``_received``.
 
 Acknowledgements are tied to the connection a message arrived on. A packet identifier names a
 message only within its session: after a disconnect, the broker re-sends unacknowledged messages
@@ -35,6 +38,7 @@ from careedge_common import topics
 from careedge_common.buffered_mqtt import BufferedClient
 from careedge_common.config import BridgeConfig, BrokerConfig
 from careedge_common.mqtt_client import Will, connect_async, is_v5, make_client, publish_before_leaving
+from careedge_common.publish_frames import Publish
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +85,7 @@ class Subscriber:
         self._connected = False
         self.subscribed = threading.Event()
         """Set once the broker has granted the vitals subscription (the bridge is ready)."""
-        self._client = make_client(
+        client = make_client(
             broker,
             bridge.client_id,
             persistent=True,
@@ -89,10 +93,13 @@ class Subscriber:
             will=Will(self._state_topic, OFFLINE),
             client_class=BufferedClient,
         )
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
-        self._client.on_subscribe = self._on_subscribe
+        assert isinstance(client, BufferedClient)
+        self._client = client
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish_received = self._on_publish_received
+        client.on_subscribe = self._on_subscribe
 
     @property
     def connected(self) -> bool:
@@ -174,21 +181,30 @@ class Subscriber:
     def _send_ready_acks(self) -> None:
         """A message is acknowledged only on the connection it arrived on (see module docstring)."""
         sent = 0
+        mids: list[int] = []
         with self._lock:
             while self._ready:
                 message = self._ready.popleft()
                 if self._connected and message.connection == self._connection:
-                    self._client.ack(message.mid, message.qos)
                     sent += 1
+                    if message.qos:
+                        mids.append(message.mid)
+            self._client.ack_many(mids)
         if sent:
             self._on_acked(sent)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._received(message.topic, bytes(message.payload), message.mid, message.qos)
+
+    def _on_publish_received(self, publish: Publish) -> None:
+        self._received(publish.topic, publish.payload, publish.mid, 1)
+
+    def _received(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         if self._ready:
             self._send_ready_acks()
-        if message.topic == self._state_topic:
-            client.ack(message.mid, message.qos)
+        if topic == self._state_topic:
+            if qos:
+                self._client.ack_many([mid])
             return
         self._on_received()
-        payload = bytes(message.payload)
-        self._deliver(Incoming(message.topic, payload, message.mid, message.qos, self._connection))
+        self._deliver(Incoming(topic, payload, mid, qos, self._connection))

@@ -7,16 +7,24 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import paho.mqtt.client as mqtt
 from cloud_bridge_kit import TestClient, site_config, vitals_topic
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
-from careedge_common.buffered_mqtt import READ_SIZE, BufferedSocket
-from careedge_testkit.servers import Mosquitto, wait_until
+from careedge_common.buffered_mqtt import READ_SIZE, BufferedClient, BufferedSocket
+from careedge_common.publish_frames import Publish
+from careedge_testkit.servers import LOOPBACK, Mosquitto, wait_until
 from cloud_bridge.subscriber import Incoming, Subscriber
 
 BACKLOG = 2_000
+UNACKED = 800
+"""Fewer than the broker's ``max_inflight_messages``: what it sends a session that acknowledges nothing."""
 RESTARTS = 4
 
 
@@ -134,3 +142,72 @@ def test_every_connection_reads_through_a_buffer_of_its_own(tmp_path: Path, mosq
         assert isinstance(session._client.socket(), BufferedSocket)
         restart(mosquitto, session)
         assert isinstance(session._client.socket(), BufferedSocket)
+
+
+def test_most_of_a_backlog_is_cut_from_the_buffer_and_its_acks_go_out_together(mosquitto: Mosquitto) -> None:
+    """Messages with MQTT 5 properties, so the direct path skips them correctly; together with the
+    messages paho decoded, the backlog is whole and in order; ``ack_many`` reaches the broker (a
+    publish after it is acknowledged, so the PUBACKs written before it were sent)."""
+    got: list[tuple[str, bytes, int]] = []
+    gate = threading.Event()
+
+    def slow(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        gate.wait(30)
+        got.append(("paho", bytes(message.payload), message.mid))
+
+    def fast(publish: Publish) -> None:
+        got.append(("buffer", publish.payload, publish.mid))
+
+    client = _persistent_client(mosquitto, slow, fast)
+    properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    properties.UserProperty = ("origin", "kiosk" * 40)
+    properties.MessageExpiryInterval = 3600
+    gateway = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    gateway.connect(LOOPBACK, mosquitto.port)
+    gateway.loop_start()
+    try:
+        infos = [gateway.publish("burst/t", payload(i), qos=1, properties=properties) for i in range(UNACKED)]
+        for info in infos:
+            info.wait_for_publish(10)
+        gate.set()
+        wait_until(lambda: len(got) >= UNACKED, 30, "the backlog")
+        assert [message for _, message, _ in got] == [payload(i) for i in range(UNACKED)]
+        assert sum(path == "buffer" for path, _, _ in got) > UNACKED // 2
+        client.ack_many([mid for _, _, mid in got])
+        client.publish("bye", b"", qos=1).wait_for_publish(10)
+    finally:
+        gate.set()
+        client.disconnect()
+        client.loop_stop()
+    got.clear()
+    client = _persistent_client(mosquitto, slow, fast)
+    try:
+        gateway.publish("burst/t", b"after", qos=1).wait_for_publish(10)
+        wait_until(lambda: got, 10, "the next message")
+        assert got[0][1] == b"after", "an acknowledged message came back"
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        gateway.disconnect()
+        gateway.loop_stop()
+
+
+def _persistent_client(
+    mosquitto: Mosquitto, on_message: Callable[..., None], on_publish_received: Callable[[Publish], None]
+) -> BufferedClient:
+    subscribed = threading.Event()
+    client = BufferedClient(
+        CallbackAPIVersion.VERSION2, client_id="burst", protocol=mqtt.MQTTv5, manual_ack=True
+    )
+    client.on_message = on_message
+    client.on_publish_received = on_publish_received
+    client.on_connect = lambda c, *_: c.subscribe("burst/#", qos=1)
+    client.on_subscribe = lambda *_: subscribed.set()
+    connect = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    connect.SessionExpiryInterval = 3600
+    client.connect(LOOPBACK, mosquitto.port, clean_start=False, properties=connect)
+    client.loop_start()
+    if not subscribed.wait(10):
+        client.loop_stop()
+        raise TimeoutError("no subscription")
+    return client
