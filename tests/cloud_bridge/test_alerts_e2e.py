@@ -48,7 +48,7 @@ def test_reading_to_alert_on_the_topic_then_acknowledged_and_resolved_via_the_ap
     alerts_topic = TestClient(mosquitto, topics.alerts(SITE))
     try:
         with Bridge(config) as bridge:
-            wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
+            wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe")
             reading = envelope((SYSTOLIC, 190), subject=ANNA)
             gateway.publish(vitals_topic(), reading)
             gateway.publish(vitals_topic(), envelope((SYSTOLIC, 195), subject=ANNA))
@@ -119,7 +119,7 @@ def test_gateway_last_will_raises_an_offline_alert_and_a_call_raises_a_red_one(
     edge.will_set(topics.state(SITE, "gw-9"), b'{"v":1,"status":"offline"}', qos=1, retain=True)
     try:
         with Bridge(config) as bridge:
-            wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
+            wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe")
             edge.connect(LOOPBACK, mosquitto.port, keepalive=5)
             edge.loop_start()
             birth = {"v": 1, "status": "online", "devices": [{"id": "kiosk-1", "kind": "hl7_kiosk"}]}

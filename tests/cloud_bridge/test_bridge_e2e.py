@@ -46,7 +46,7 @@ def test_points_stored_with_values_tags_and_ms_timestamps(
 ) -> None:
     measured = datetime.now(UTC).replace(microsecond=987_654)
     with Bridge(site_config(tmp_path, mosquitto, victoria=victoria)) as bridge:
-        wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
+        wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe")
         gateway.publish(vitals_topic(), envelope((SYSTOLIC, 128), (PULSE, 71.5), measured_at=measured))
         gateway.publish(vitals_topic(), envelope((SYSTOLIC, 119), subject=None, measured_at=measured))
         wait_until(lambda: victoria.count_points() == 3, 10, "three points")
@@ -72,7 +72,7 @@ def test_malformed_messages_are_rejected_by_reason_and_good_ones_stored(
     tmp_path: Path, mosquitto: Mosquitto, victoria: VictoriaMetrics, gateway: TestClient
 ) -> None:
     with Bridge(site_config(tmp_path, mosquitto, victoria=victoria)) as bridge:
-        wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
+        wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe")
         gateway.publish(vitals_topic(), envelope((SYSTOLIC, 120)))
         gateway.publish(vitals_topic(), b"{not json")
         gateway.publish(vitals_topic(), envelope((SYSTOLIC, "120")))
@@ -105,13 +105,13 @@ def test_redelivered_envelope_is_stored_and_alerted_once_even_after_restart(
     reading = envelope((SYSTOLIC, 185))
     config = site_config(tmp_path, mosquitto, victoria=victoria)
     with Bridge(config) as bridge:
-        wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
+        wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe")
         gateway.publish(vitals_topic(), reading)
         gateway.publish(vitals_topic(), reading)
         wait_until(lambda: _metric(bridge, "messages_acked_total") == 2, 10, "both copies acknowledged")
         assert _metric(bridge, "duplicates_total") == 1
     with Bridge(config) as bridge:
-        wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to reconnect")
+        wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe again")
         gateway.publish(vitals_topic(), reading)
         wait_until(lambda: _metric(bridge, "messages_acked_total") == 1, 10, "the third copy acknowledged")
         assert _metric(bridge, "duplicates_total") == 1
@@ -130,7 +130,7 @@ def test_red_blood_pressure_raises_alert_published_and_listed(
     alerts = TestClient(mosquitto, topics.alerts(SITE))
     reading = envelope((SYSTOLIC, 185), (DIASTOLIC, 125), (PULSE, 70))
     with Bridge(site_config(tmp_path, mosquitto, victoria=victoria)) as bridge:
-        wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
+        wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe")
         started = datetime.now(UTC) - timedelta(seconds=1)
         gateway.publish(vitals_topic(), envelope((SYSTOLIC, 150), subject="res-other"))
         gateway.publish(vitals_topic(), reading)
@@ -171,7 +171,7 @@ def test_unacknowledged_messages_come_back_to_a_restarted_bridge(
     start = datetime.now(UTC) - timedelta(minutes=5)
     readings = [envelope((PULSE, 60 + i), measured_at=start + timedelta(seconds=i)) for i in range(20)]
     with Bridge(config) as bridge:
-        wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
+        wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe")
         victoria.pause()
         try:
             for reading in readings:
@@ -198,7 +198,7 @@ def test_back_pressure_holds_at_receive_maximum_then_drains_exactly_once(
     config = site_config(tmp_path, mosquitto, victoria=victoria, receive_maximum=10, batch_size=4)
     start = datetime.now(UTC) - timedelta(minutes=5)
     with Bridge(config) as bridge:
-        wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
+        wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe")
         victoria.pause()
         try:
             for i in range(60):
@@ -222,7 +222,7 @@ def test_sqlite_sink_stores_points_idempotently(
 ) -> None:
     measured = datetime.now(UTC).replace(microsecond=5_000)
     with Bridge(site_config(tmp_path, mosquitto)) as bridge:
-        wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
+        wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe")
         gateway.publish(vitals_topic(), envelope((SYSTOLIC, 130), (PULSE, 66), measured_at=measured))
         gateway.publish(vitals_topic(), envelope((SYSTOLIC, 131), subject=None, measured_at=measured))
         gateway.publish(vitals_topic(), envelope((PULSE, 67), measured_at=measured))
@@ -244,7 +244,7 @@ def test_mqtt_311_broker_uses_a_plain_persistent_subscription(
 ) -> None:
     config = site_config(tmp_path, mosquitto, victoria=victoria, protocol="3.1.1")
     with Bridge(config) as bridge:
-        wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
+        wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe")
     gateway.publish(vitals_topic(), envelope((SYSTOLIC, 122)))
     with Bridge(config) as bridge:
         wait_until(lambda: victoria.count_points() == 1, 10, "the point queued while the bridge was away")

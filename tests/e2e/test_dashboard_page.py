@@ -125,7 +125,7 @@ def test_red_reading_turns_the_tile_red_live_and_the_page_acknowledges_it(
     bridge = Bridge(_config(tmp_path, mosquitto))
     bridge.start()
     try:
-        wait_until(lambda: bridge.health().mqtt_connected, 10, "the bridge to connect")
+        wait_until(lambda: bridge.subscribed, 10, "the bridge to subscribe")
         for at, systolic in earlier:
             gateway(_reading(ANNA, at, systolic, 72))
         nurse = TokenFile(tokens_path(tmp_path)).create("nurse.li", "nurse", datetime.now(UTC))
