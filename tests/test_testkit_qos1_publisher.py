@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from pathlib import Path
 
 import pytest
 
+from careedge_common.publish_frames import take_publishes
 from careedge_testkit import mqtt5_packets as packets
 from careedge_testkit.mqtt5_packets import BrokerRefusedError
 from careedge_testkit.mqtt_capture import MqttCapture
 from careedge_testkit.qos1_publisher import Qos1Publisher, encode_all
-from careedge_testkit.servers import Mosquitto
+from careedge_testkit.servers import LOOPBACK, Mosquitto
 
 
 def _messages(count: int) -> list[tuple[str, bytes]]:
@@ -26,9 +29,74 @@ def test_every_message_arrives_byte_exact_in_order_within_the_brokers_receive_ma
     ):
         publisher.publish_all(encode_all(messages))
         assert publisher.receive_maximum == 10
-        assert 1 < publisher.most_in_flight <= 10
+        assert publisher.most_in_flight > 1, "messages go out without waiting for each PUBACK"
         capture.wait_for(lambda got: len(got) >= len(messages), 30, "every message")
         assert [(m.topic, m.payload) for m in capture.messages] == messages
+
+
+class WindowWatchingBroker:
+    """A scripted MQTT 5 broker on a loopback socket that counts, on its side of the connection,
+    how many messages are unacknowledged: Mosquitto 2.0.11 does not refuse a client that exceeds
+    its Receive Maximum, so it cannot show that the publisher keeps to it. It announces
+    ``receive_maximum`` and acknowledges the oldest message only once ``window`` are unacknowledged
+    (or nothing more is due), so a publisher that keeps to that window fills it exactly and one
+    that does not shows more."""
+
+    def __init__(self, receive_maximum: int, window: int, expected: int) -> None:
+        self._receive_maximum = receive_maximum
+        self._window = window
+        self._expected = expected
+        self._listener = socket.create_server((LOOPBACK, 0))
+        self.port = self._listener.getsockname()[1]
+        self.most_unacknowledged = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> WindowWatchingBroker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._listener.close()
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        connection, _ = self._listener.accept()
+        with connection:
+            received = bytearray()
+            while (header := packets.read_varint(received, 1)) is None or len(received) < sum(header):
+                received += connection.recv(4096)
+            del received[: sum(header)]
+            properties = bytes([packets.RECEIVE_MAXIMUM]) + self._receive_maximum.to_bytes(2, "big")
+            body = bytes([0, packets.SUCCESS]) + packets.varint(len(properties)) + properties
+            connection.sendall(bytes([packets.CONNACK]) + packets.varint(len(body)) + body)
+            self._acknowledge_when_full(connection, received)
+
+    def _acknowledge_when_full(self, connection: socket.socket, received: bytearray) -> None:
+        unacknowledged: list[int] = []
+        arrived = 0
+        while arrived < self._expected or unacknowledged:
+            if arrived < self._expected and len(unacknowledged) < self._window:
+                received += connection.recv(4096)
+                found, used = take_publishes(received, v5=True)
+                del received[:used]
+                arrived += len(found)
+                unacknowledged += [publish.mid for publish in found]
+                self.most_unacknowledged = max(self.most_unacknowledged, len(unacknowledged))
+            else:
+                connection.sendall(_puback(unacknowledged.pop(0)))
+
+
+@pytest.mark.parametrize(("receive_maximum", "max_window", "window"), [(5, None, 5), (50, 7, 7), (6, 40, 6)])
+def test_no_more_messages_are_unacknowledged_than_the_window_allows(
+    receive_maximum: int, max_window: int | None, window: int
+) -> None:
+    messages = _messages(60)
+    with (
+        WindowWatchingBroker(receive_maximum, window, len(messages)) as broker,
+        Qos1Publisher(broker.port, "bench-pub", max_window=max_window) as publisher,
+    ):
+        publisher.publish_all(encode_all(messages))
+    assert broker.most_unacknowledged == window
 
 
 def test_packet_identifiers_wrap_after_65535_messages() -> None:
@@ -39,7 +107,6 @@ def test_packet_identifiers_wrap_after_65535_messages() -> None:
         Qos1Publisher(broker.port, "bench-pub", max_window=500) as publisher,
     ):
         publisher.publish_all(encode_all(messages))
-        assert publisher.most_in_flight <= 500
         capture.wait_for(lambda got: len(got) >= len(messages), 60, "every message")
         assert [m.payload for m in capture.messages] == [payload for _, payload in messages]
 
