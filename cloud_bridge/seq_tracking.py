@@ -221,36 +221,26 @@ def _holes(watermark: int, stored_above: Sequence[int]) -> list[tuple[int, int]]
     return holes
 
 
-def give_up_gap(db: sqlite3.Connection, site: str, gateway: str, now_ms: int) -> None:
-    """Treat the lowest gap as filled, so the watermark moves on past messages that will never come
-    (inside a transaction)."""
-    (next_stored,) = db.execute(
-        "SELECT min(seq) FROM seq_above_watermark WHERE site = ? AND gateway = ?", (site, gateway)
-    ).fetchone()
-    if next_stored is None:
-        return
-    db.execute(
-        "UPDATE seq_watermarks SET seq = ? WHERE site = ? AND gateway = ?",
-        (int(next_stored) - 1, site, gateway),
-    )
-    _advance(db, site, gateway, now_ms)
-
-
 def give_up_range(
     db: sqlite3.Connection, site: str, gateway: str, first: int, last: int, now_ms: int
 ) -> None:
-    """Count ``first``..``last`` as stored though they never came (inside a transaction): the gateway
-    said it no longer holds them."""
+    """Count ``first``..``last`` as stored though they never came, so the watermark moves on past
+    messages that will never come (inside a transaction). A range just above the watermark moves
+    it at once; one higher up is kept as seqs above it, for the watermark to pass when it gets there.
+    """
     row = db.execute(
         "SELECT seq, boot FROM seq_watermarks WHERE site = ? AND gateway = ?", (site, gateway)
     ).fetchone()
-    if row is None:
+    if row is None or last <= int(row[0]):
         return
     watermark, boot = int(row[0]), int(row[1])
-    db.executemany(
-        "INSERT OR IGNORE INTO seq_above_watermark (site, gateway, seq, boot) VALUES (?, ?, ?, ?)",
-        [(site, gateway, seq, boot) for seq in range(max(first, watermark + 1), last + 1)],
-    )
+    if first <= watermark + 1:
+        db.execute("UPDATE seq_watermarks SET seq = ? WHERE site = ? AND gateway = ?", (last, site, gateway))
+    else:
+        db.executemany(
+            "INSERT OR IGNORE INTO seq_above_watermark (site, gateway, seq, boot) VALUES (?, ?, ?, ?)",
+            [(site, gateway, seq, boot) for seq in range(first, last + 1)],
+        )
     _advance(db, site, gateway, now_ms)
 
 

@@ -31,7 +31,7 @@ from careedge_common.envelope import new_event_id
 from cloud_bridge import replay_requests
 from cloud_bridge.points import epoch_ms
 from cloud_bridge.replay_requests import ReplayRequest
-from cloud_bridge.seq_tracking import Gap, Watermark, claim_gaps, claim_watermarks, give_up_gap, give_up_range
+from cloud_bridge.seq_tracking import Gap, Watermark, claim_gaps, claim_watermarks, give_up_range
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class WatermarkKeeper:
             )
             given_up = [gap for gap in gaps if gap.lowest and self._replayed_enough(db, gap)]
             for gap in given_up:
-                give_up_gap(db, self._site, gap.gateway, now_ms)
+                give_up_range(db, self._site, gap.gateway, gap.first, gap.last, now_ms)
             requests = {
                 gap: ReplayRequest(new_event_id().lower(), self._site, gap.gateway, gap.first, gap.last)
                 for gap in gaps

@@ -66,9 +66,8 @@ class WindowWatchingBroker:
             while (header := packets.read_varint(received, 1)) is None or len(received) < sum(header):
                 received += connection.recv(4096)
             del received[: sum(header)]
-            properties = bytes([packets.RECEIVE_MAXIMUM]) + self._receive_maximum.to_bytes(2, "big")
-            body = bytes([0, packets.SUCCESS]) + packets.varint(len(properties)) + properties
-            connection.sendall(bytes([packets.CONNACK]) + packets.varint(len(body)) + body)
+            receive_maximum = self._receive_maximum.to_bytes(2, "big")
+            connection.sendall(_connack(bytes([packets.RECEIVE_MAXIMUM]) + receive_maximum))
             self._acknowledge_when_full(connection, received)
 
     def _acknowledge_when_full(self, connection: socket.socket, received: bytearray) -> None:
@@ -150,6 +149,11 @@ def _puback(packet_id: int, reason: int | None = None) -> bytes:
     return bytes([packets.PUBACK, len(body)]) + body
 
 
+def _connack(properties: bytes) -> bytes:
+    body = bytes([0, packets.SUCCESS]) + packets.varint(len(properties)) + properties
+    return bytes([packets.CONNACK]) + packets.varint(len(body)) + body
+
+
 def test_pubacks_split_anywhere_are_counted_once_each() -> None:
     stream = _puback(1) + _puback(2, packets.SUCCESS) + _puback(3)
     for cut in range(len(stream) + 1):
@@ -169,8 +173,7 @@ def test_connack_gives_the_receive_maximum_among_other_properties() -> None:
     properties = (
         bytes([0x24, 1]) + bytes([0x12, 0, 3]) + b"abc" + bytes([packets.RECEIVE_MAXIMUM, 0x01, 0x00])
     )
-    body = bytes([0, packets.SUCCESS]) + packets.varint(len(properties)) + properties
-    connack = bytes([packets.CONNACK]) + packets.varint(len(body)) + body
+    connack = _connack(properties)
     assert packets.parse_connack(connack[:-1]) is None
     assert packets.parse_connack(connack) == (packets.Connack(packets.SUCCESS, 256), len(connack))
 
