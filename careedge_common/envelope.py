@@ -7,10 +7,13 @@ the last place a malformed message can be stopped before it becomes a stored cli
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from ulid import ULID
+
+from careedge_common.epoch import epoch_us
 
 ENVELOPE_VERSION: Literal[1] = 1
 
@@ -59,6 +62,18 @@ class Envelope(BaseModel):
     obs: list[Observation] = Field(default_factory=list)
     data: dict[str, Any] | None = None
     """Payload of non-observation events (cabinet events, calls)."""
+
+    @cached_property
+    def measured_at_us(self) -> int:
+        """``measured_at`` in microseconds since the Unix epoch. Points, stored readings, windows
+        and rules each need it, and datetime arithmetic with pydantic's own time zone object is
+        about three times slower than with ``datetime.UTC``: worked out once per envelope."""
+        return epoch_us(self.measured_at)
+
+    @cached_property
+    def measured_at_ms(self) -> int:
+        """``measured_at`` as ``epoch_ms`` gives it: the stored time of the envelope's points."""
+        return self.measured_at_us // 1000
 
 
 def new_event_id() -> str:

@@ -15,13 +15,13 @@ from typing import Any, TypeVar
 
 from careedge_common import topics
 from careedge_common.envelope import Envelope
+from careedge_common.epoch import epoch_ms
 from cloud_bridge import alert_store, cabinet_events, seq_tracking, webhook_queue
 from cloud_bridge.alert import SEVERITY_RANK, Alert, Clock, Transition
 from cloud_bridge.alert_store import AlertFilter
 from cloud_bridge.engine import AlertEngine
 from cloud_bridge.events import GatewayState
 from cloud_bridge.metrics import BridgeMetrics
-from cloud_bridge.points import epoch_ms
 from cloud_bridge.seq_tracking import SeqMark
 from cloud_bridge.store import BridgeStore, mark_processed
 

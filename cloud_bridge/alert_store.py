@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from careedge_common.envelope import Envelope
+from careedge_common.epoch import epoch_ms
 from cloud_bridge.alert import Alert, AlertState, Severity, Transition
-from cloud_bridge.points import epoch_ms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -241,7 +241,7 @@ def insert_readings(db: sqlite3.Connection, envelopes: Iterable[Envelope]) -> No
     key order, which SQLite's B-tree takes faster than arrival order; a stable sort, so of two
     observations with one key the first still wins."""
     rows = [
-        (envelope.subject, observation.code, epoch_ms(envelope.measured_at), envelope.id, observation.value)
+        (envelope.subject, observation.code, envelope.measured_at_ms, envelope.id, observation.value)
         for envelope in envelopes
         if envelope.subject is not None and envelope.type == "observation"
         for observation in envelope.obs

@@ -8,7 +8,6 @@ import sqlite3
 from collections.abc import Iterable
 
 from careedge_common.envelope import Envelope
-from cloud_bridge.points import epoch_ms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cabinet_events (
@@ -36,7 +35,7 @@ def record(db: sqlite3.Connection, envelopes: Iterable[Envelope]) -> None:
                 event.device,
                 str((event.data or {}).get("event")),
                 event.subject,
-                epoch_ms(event.measured_at),
+                event.measured_at_ms,
                 event.model_dump_json(),
             )
             for event in envelopes

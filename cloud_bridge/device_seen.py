@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from careedge_common.envelope import Envelope
+from careedge_common.epoch import epoch_ms
 from cloud_bridge.alert_store import from_ms
 from cloud_bridge.events import GatewayState
-from cloud_bridge.points import epoch_ms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices_seen (
@@ -54,12 +54,21 @@ class GatewaySeen:
 
 
 def record_envelopes(db: sqlite3.Connection, envelopes: Iterable[Envelope]) -> None:
+    """One upsert per device, not per envelope: a batch holds many envelopes of each device and
+    only the newest can move its ``last_seen`` (of equal times, the first, as the upsert keeps)."""
+    newest: dict[tuple[str, str], tuple[int, str]] = {}
+    for envelope in envelopes:
+        key = (envelope.gateway, envelope.device)
+        seen_ms = epoch_ms(envelope.received_at)
+        kept = newest.get(key)
+        if kept is None or seen_ms > kept[0]:
+            newest[key] = (seen_ms, envelope.id)
     db.executemany(
         "INSERT INTO devices_seen (gateway, device, last_seen_ms, last_envelope_id) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (gateway, device) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,"
         " last_envelope_id = excluded.last_envelope_id"
         " WHERE devices_seen.last_seen_ms IS NULL OR excluded.last_seen_ms > devices_seen.last_seen_ms",
-        ((e.gateway, e.device, epoch_ms(e.received_at), e.id) for e in envelopes),
+        ((gateway, device, *seen) for (gateway, device), seen in newest.items()),
     )
 
 

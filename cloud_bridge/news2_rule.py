@@ -11,23 +11,22 @@ from datetime import timedelta
 
 from careedge_common.config_alerts import AlertRules
 from careedge_common.envelope import Envelope
+from careedge_common.epoch import span_us
 from cloud_bridge import news2
 from cloud_bridge.alert import Finding, Severity, finding_of
 from cloud_bridge.history import History
-from cloud_bridge.points import epoch_ms
 
 
 class News2Rule:
     def __init__(self, rules: AlertRules) -> None:
         self._rules = rules
-        self._window = timedelta(minutes=rules.news2.window_minutes)
+        self._window_us = span_us(timedelta(minutes=rules.news2.window_minutes))
 
     def score(self, envelope: Envelope, history: History) -> tuple[news2.News2Score, tuple[str, ...]]:
         """The score at the envelope's measurement time, and the reading IDs it was computed from."""
         assert envelope.subject is not None
         resident = self._rules.resident(envelope.subject)
-        until = envelope.measured_at
-        since_ms, until_ms = epoch_ms(until - self._window), epoch_ms(until)
+        since_ms, until_ms = (envelope.measured_at_us - self._window_us) // 1000, envelope.measured_at_ms
         by_code = history.latest(envelope.subject, news2.CODE_OF.values(), since_ms, until_ms)
         latest = {parameter: by_code[code] for parameter, code in news2.CODE_OF.items() if code in by_code}
 

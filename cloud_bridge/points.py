@@ -6,16 +6,12 @@ idempotent sink overwrites instead of duplicating.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from careedge_common.envelope import Envelope
 
 MEASUREMENT = "vitals"
 VALUE_FIELD = "value"
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS = timedelta(milliseconds=1)
 
 
 class VitalPoint(NamedTuple):
@@ -32,17 +28,9 @@ class VitalPoint(NamedTuple):
     """``measured_at`` as whole milliseconds since the Unix epoch (UTC); integer, never a float."""
 
 
-def epoch_ms(moment: datetime) -> int:
-    """Exact integer milliseconds since the Unix epoch (sub-millisecond part dropped).
-
-    Integer ``timedelta`` arithmetic: float seconds times 1000 lands 1 ms early for some values.
-    """
-    return (moment - _EPOCH) // _ONE_MS
-
-
 def points_of(envelope: Envelope) -> list[VitalPoint]:
     """Points of a validated observation envelope (``measured_at`` is already UTC)."""
-    time_ms = epoch_ms(envelope.measured_at)
+    time_ms = envelope.measured_at_ms
     subject = envelope.subject or None
     return [
         VitalPoint(

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from careedge_common.codes import BY_CODE
+from careedge_common.epoch import epoch_ms
 from cloud_bridge.alert_store import from_ms
-from cloud_bridge.points import epoch_ms
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from careedge_common.envelope import Envelope
 from cloud_bridge import alert_store
 from cloud_bridge.history import Sample
-from cloud_bridge.points import epoch_ms
 
 
 @dataclass(slots=True)
@@ -64,7 +63,7 @@ class ReadingWindows:
         for envelope in envelopes:
             if envelope.subject is None or envelope.type != "observation":
                 continue
-            at_ms = epoch_ms(envelope.measured_at)
+            at_ms = envelope.measured_at_ms
             for observation in envelope.obs:
                 key = (envelope.subject, observation.code)
                 series = self._series.get(key)

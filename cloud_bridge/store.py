@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from careedge_common.epoch import epoch_ms
 from cloud_bridge import (
     alert_store,
     cabinet_events,
@@ -25,7 +26,6 @@ from cloud_bridge import (
     seq_tracking,
     webhook_queue,
 )
-from cloud_bridge.points import epoch_ms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS processed (

@@ -14,9 +14,9 @@ from datetime import timedelta
 from careedge_common.codes import BODY_WEIGHT, SYSTOLIC
 from careedge_common.config_alerts import SystolicRise, TrendRules, WeightGain
 from careedge_common.envelope import Envelope
+from careedge_common.epoch import span_us
 from cloud_bridge.alert import Finding, Severity, finding_of
 from cloud_bridge.history import History, Sample
-from cloud_bridge.points import epoch_ms
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -28,8 +28,7 @@ def days_between(earlier_ms: int, later_ms: int) -> float:
 
 def window(envelope: Envelope, days: float) -> tuple[int, int]:
     """The ``days`` up to the envelope's measurement, in stored milliseconds."""
-    until = envelope.measured_at
-    return epoch_ms(until - timedelta(days=days)), epoch_ms(until)
+    return (envelope.measured_at_us - span_us(timedelta(days=days))) // 1000, envelope.measured_at_ms
 
 
 def slope_per_day(samples: list[Sample]) -> float:

@@ -28,8 +28,8 @@ from careedge_common import topics
 from careedge_common.config_delivery import DeliveryCheck
 from careedge_common.delivery_messages import ReplayCommand, ReplayResult, WatermarkMessage, compact_json
 from careedge_common.envelope import new_event_id
+from careedge_common.epoch import epoch_ms
 from cloud_bridge import replay_requests
-from cloud_bridge.points import epoch_ms
 from cloud_bridge.replay_requests import ReplayRequest
 from cloud_bridge.seq_tracking import Gap, Watermark, claim_gaps, claim_watermarks, give_up_range
 

@@ -13,8 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from careedge_common.epoch import epoch_ms
 from cloud_bridge.alert import Transition
-from cloud_bridge.points import epoch_ms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (

@@ -117,6 +117,18 @@ def test_gateways_with_their_devices_last_seen(tmp_path: Path) -> None:
         ]
 
 
+def test_of_a_devices_envelopes_received_at_one_instant_the_first_stays_last_seen(tmp_path: Path) -> None:
+    with api_over(tmp_path) as (api, alerts):
+        at = T0 + timedelta(minutes=3)
+        first, second = reading(ANNA, at, pulse=70), reading(BORIS, at, pulse=71)
+        alerts.feed(reading(ANNA, T0, pulse=69), first, second)
+        alerts.feed(reading(BORIS, at, pulse=72))
+
+        (kiosk,) = api.get("/gateways").json()["gateways"][0]["devices"]
+
+        assert (kiosk["last_seen"], kiosk["last_envelope_id"]) == (rfc3339(at), first.id)
+
+
 def test_openapi_lists_the_new_paths(tmp_path: Path) -> None:
     with api_over(tmp_path) as (api, _alerts):
         paths = api.get("/openapi.json").json()["paths"]

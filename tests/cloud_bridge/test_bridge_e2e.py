@@ -25,9 +25,9 @@ from cloud_bridge_kit import (
 )
 
 from careedge_common import topics
+from careedge_common.epoch import epoch_ms
 from careedge_testkit.servers import Mosquitto, VictoriaMetrics, wait_until
 from cloud_bridge.bridge import Bridge
-from cloud_bridge.points import epoch_ms
 
 pytestmark = pytest.mark.e2e
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from alerts_kit import ANNA, T0, make_alerts, reading
 
+from careedge_common.epoch import epoch_ms
 from cloud_bridge import alert_store
 from cloud_bridge.history import Sample
-from cloud_bridge.points import epoch_ms
 from cloud_bridge.reading_windows import ReadingWindows
 from cloud_bridge.store import BridgeStore
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from careedge_common.config_delivery import DeliveryCheck
+from careedge_common.epoch import epoch_ms
 from cloud_bridge.alert_store import set_gateway_online
-from cloud_bridge.points import epoch_ms
 from cloud_bridge.seq_tracking import SeqMark, record_seqs, watermark_of
 from cloud_bridge.store import BridgeStore, mark_processed
 from cloud_bridge.watermarks import DeliveryCheckMetrics, WatermarkKeeper
