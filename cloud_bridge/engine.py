@@ -154,7 +154,7 @@ def newest_per_resident_and_code(envelopes: Iterable[Envelope]) -> dict[tuple[st
         for observation in envelope.obs:
             key = (envelope.subject, observation.code)
             current = newest.get(key)
-            if current is None or envelope.measured_at >= current.measured_at:
+            if current is None or envelope.measured_at_us >= current.measured_at_us:
                 newest[key] = envelope
     return newest
 
@@ -163,6 +163,9 @@ def newest_of(newest: dict[tuple[str, str], Envelope], codes: frozenset[str]) ->
     """Per resident, the latest of their newest envelopes with one of ``codes``."""
     chosen: dict[str, Envelope] = {}
     for (subject, code), envelope in newest.items():
-        if code in codes and (subject not in chosen or envelope.measured_at >= chosen[subject].measured_at):
+        if code not in codes:
+            continue
+        current = chosen.get(subject)
+        if current is None or envelope.measured_at_us >= current.measured_at_us:
             chosen[subject] = envelope
     return list(chosen.values())

@@ -39,18 +39,26 @@ def escaped_tag(key: str, value: str) -> str:
     return line[len(MEASUREMENT) + 1 : line.rindex(" ")]
 
 
+@functools.lru_cache(maxsize=TAG_CACHE_SIZE)
+def series_of(site: str, gateway: str, device: str, subject: str | None, code: str, unit: str) -> str:
+    """Measurement and tags of a series, in key order: a site has a few thousand series (residents
+    times codes), each written again with every reading."""
+    subject_tag = f",{escaped_tag('subject', subject)}" if subject else ""
+    return (
+        f"{MEASUREMENT},{escaped_tag('code', code)},{escaped_tag('device', device)},"
+        f"{escaped_tag('gateway', gateway)},{escaped_tag('site', site)}{subject_tag},"
+        f"{escaped_tag('unit', unit)}"
+    )
+
+
 def line_of(point: VitalPoint) -> str:
     """Line protocol of one point, tags in key order; the field is a float, the time in ms.
 
     Building a ``Point`` per observation costs about 10 µs, a fifth of the ingest budget; caching
-    each escaped tag brings a line to about 1 µs while the escaping stays influxdb-client's.
+    each series' escaped tags brings a line to about 1 µs while the escaping stays influxdb-client's.
     """
-    subject = f",{escaped_tag('subject', point.subject)}" if point.subject else ""
-    return (
-        f"{MEASUREMENT},{escaped_tag('code', point.code)},{escaped_tag('device', point.device)},"
-        f"{escaped_tag('gateway', point.gateway)},{escaped_tag('site', point.site)}{subject},"
-        f"{escaped_tag('unit', point.unit)} {VALUE_FIELD}={point.value!r} {point.time_ms}"
-    )
+    series = series_of(point.site, point.gateway, point.device, point.subject, point.code, point.unit)
+    return f"{series} {VALUE_FIELD}={point.value!r} {point.time_ms}"
 
 
 class InfluxPointSink:
