@@ -23,12 +23,13 @@ back-filled, so the alert is late.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from careedge_common.config_alerts import Category, Colour
 from careedge_common.config_base import Direction
@@ -39,11 +40,26 @@ ALERT_VERSION: Literal[2] = 2
 Severity = Colour
 AlertState = Literal["raised", "acknowledged", "resolved"]
 TransitionKind = Literal["raised", "repeated", "worsened", "acknowledged", "escalated", "resolved"]
-Rfc3339 = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _rfc3339(moment: datetime) -> str:
+    """``rfc3339`` remembered: an alert's times recur at each of its transitions, and the steps of
+    one batch share its ``now``. Equal aware datetimes are one instant, so one text."""
+    return rfc3339(moment)
+
+
+Rfc3339 = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str)]
 Clock = Callable[[], datetime]
 """Returns the current time, UTC-aware; injected so tests control time without sleeping."""
 
 SEVERITY_RANK: dict[str | None, int] = {None: 0, "green": 0, "yellow": 1, "red": 2}
+
+
+def _empty(container: type[list[Any] | dict[str, Any]]) -> Any:
+    """A new empty container for each alert, which pydantic makes of a literal ``[]`` default
+    by deep-copying it, without the copy; the schema still shows the empty default."""
+    return Field(default_factory=container, json_schema_extra={"default": container()})
 
 
 class Alert(BaseModel):
@@ -68,9 +84,9 @@ class Alert(BaseModel):
     unit: str | None = None
     limit: float | None = None
     direction: Direction | None = None
-    detail: dict[str, Any] = {}
+    detail: dict[str, Any] = _empty(dict)
     reading_id: str | None = None
-    reading_ids: list[str] = []
+    reading_ids: list[str] = _empty(list)
     measured_at: Rfc3339 | None = None
     raised_at: Rfc3339
     updated_at: Rfc3339
@@ -79,7 +95,7 @@ class Alert(BaseModel):
     resolved_at: Rfc3339 | None = None
     resolved_by: str | None = None
     escalation_level: int = 0
-    routes: list[str] = []
+    routes: list[str] = _empty(list)
     historical: bool = False
 
     def to_json(self) -> bytes:

@@ -99,16 +99,16 @@ def open_alert(db: sqlite3.Connection, scope: str, condition: str) -> Alert | No
     return None if row is None else Alert.model_validate_json(row[0])
 
 
-def open_keys(db: sqlite3.Connection, scopes: Collection[str]) -> set[tuple[str, str]]:
-    """(scope, condition) of the open alerts of these scopes."""
-    keys: set[tuple[str, str]] = set()
+def open_alerts(db: sqlite3.Connection, scopes: Collection[str]) -> list[Alert]:
+    """The open alerts of these scopes."""
+    found: list[Alert] = []
     listed = list(scopes)
     for start in range(0, len(listed), LOOKUP_CHUNK):
         chunk = listed[start : start + LOOKUP_CHUNK]
         marks = ",".join("?" * len(chunk))
-        query = f"SELECT scope, condition FROM alerts WHERE state != 'resolved' AND scope IN ({marks})"  # noqa: S608
-        keys.update(db.execute(query, chunk))
-    return keys
+        query = f"SELECT document FROM alerts WHERE state != 'resolved' AND scope IN ({marks})"  # noqa: S608
+        found.extend(Alert.model_validate_json(row[0]) for row in db.execute(query, chunk))
+    return found
 
 
 def any_alert(db: sqlite3.Connection, scope: str, condition: str) -> bool:

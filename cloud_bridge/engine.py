@@ -89,6 +89,7 @@ class AlertEngine:
     def forget(self) -> None:
         """What the engine keeps between batches may include a transaction that did not commit."""
         self._windows.forget()
+        self.lifecycle.forget()
 
     def _single(self, envelope: Envelope) -> list[Finding]:
         """Rules that need the envelope alone."""
@@ -114,23 +115,13 @@ class AlertEngine:
         return [offline_finding(gateway, None, offline.severity) for gateway in gateways]
 
     def _apply(self, db: sqlite3.Connection, findings: list[Finding], now: datetime) -> list[Transition]:
-        """Through the lifecycle in order. Most findings clear a condition that is not open: one
-        query for the open ones first saves a lookup per finding (kept current as alerts open and
-        close during the batch)."""
-        open_keys = alert_store.open_keys(db, {finding.scope for finding in findings})
+        """Through the lifecycle in order."""
+        self.lifecycle.begin(db, {finding.scope for finding in findings})
         done: list[Transition] = []
         for finding in findings:
-            key = (finding.scope, finding.condition)
-            if finding.severity is None and key not in open_keys:
-                continue
             transition = self.lifecycle.apply(db, finding, now)
-            if transition is None:
-                continue
-            if transition.kind == "raised":
-                open_keys.add(key)
-            elif transition.kind == "resolved":
-                open_keys.discard(key)
-            done.append(transition)
+            if transition is not None:
+                done.append(transition)
         return done
 
 

@@ -16,6 +16,7 @@ webhook routes in the same transaction. Time comes from the caller (``now``), ne
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from careedge_common.envelope import new_event_id
 from cloud_bridge import alert_store, webhook_queue
 from cloud_bridge.alert import SEVERITY_RANK, Alert, Finding, Transition, TransitionKind
 from cloud_bridge.alert_store import AlertClosed
+from cloud_bridge.open_alerts import OpenAlerts
 from cloud_bridge.routing import Router
 
 AUTOMATIC = None
@@ -35,9 +37,18 @@ class Lifecycle:
         self._site = site
         self._escalation = escalation
         self._router = router
+        self._open = OpenAlerts()
+
+    def begin(self, db: sqlite3.Connection, scopes: Collection[str]) -> None:
+        """Before ``apply`` in each transaction, with the scopes of the findings to come."""
+        self._open.begin(db, scopes)
+
+    def forget(self) -> None:
+        """A transaction that stored transitions did not commit."""
+        self._open.forget()
 
     def apply(self, db: sqlite3.Connection, finding: Finding, now: datetime) -> Transition | None:
-        current = alert_store.open_alert(db, finding.scope, finding.condition)
+        current = self._open.get(db, finding.scope, finding.condition)
         if finding.severity is None:
             if current is None or _older(finding, current):
                 return None
@@ -107,9 +118,9 @@ class Lifecycle:
             severity=finding.severity or "yellow",
             reading_id=finding.reading_ids[0] if finding.reading_ids else None,
             reading_ids=list(finding.reading_ids),
-            measured_at=finding.measured_at,
-            raised_at=now,
-            updated_at=now,
+            measured_at=_stored(finding.measured_at),
+            raised_at=as_stored(now),
+            updated_at=as_stored(now),
             historical=finding.historical,
             **_facts(finding),
         )
@@ -124,7 +135,8 @@ class Lifecycle:
         reading_ids: tuple[str, ...],
         update: dict[str, Any],
     ) -> Transition:
-        changed = current.model_copy(update={**update, "transition": kind, "updated_at": now})
+        stamped = {**update, "transition": kind, "updated_at": now}
+        changed = current.model_copy(update={key: _stored(value) for key, value in stamped.items()})
         routes = self._router.routes_for(changed, kind)
         if routes:
             changed = changed.model_copy(update={"routes": list(dict.fromkeys([*changed.routes, *routes]))})
@@ -132,6 +144,7 @@ class Lifecycle:
         escalate_at = self._escalate_at(changed, kind, now)
         transition_id = alert_store.save(db, transition, escalate_at, keep_escalation=kind == "repeated")
         webhook_queue.enqueue(db, transition, transition_id, now)
+        self._open.put(changed)
         return transition
 
     def _escalate_at(self, changed: Alert, kind: TransitionKind, now: datetime) -> datetime | None:
@@ -140,6 +153,17 @@ class Lifecycle:
         if changed.state != "raised" or changed.severity != "red" or kind == "repeated":
             return None
         return now + self._escalation
+
+
+def as_stored(moment: datetime) -> datetime:
+    """The time as an alert's stored document keeps it (RFC 3339 to the millisecond): an alert in
+    memory then equals the one read back, so what the lifecycle keeps of it between batches
+    (``OpenAlerts``) judges later findings as the table would."""
+    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+
+
+def _stored(value: Any) -> Any:
+    return as_stored(value) if isinstance(value, datetime) else value
 
 
 def _older(finding: Finding, current: Alert) -> bool:
