@@ -98,9 +98,6 @@ class Alert(BaseModel):
     routes: list[str] = _empty(list)
     historical: bool = False
 
-    def to_json(self) -> bytes:
-        return self.model_dump_json().encode()
-
 
 @dataclass(slots=True)
 class Finding:
@@ -170,8 +167,10 @@ class Transition:
     at: datetime
     actor: str | None
     reading_ids: tuple[str, ...]
-    routes: tuple[str, ...] = ()
+    routes: tuple[str, ...]
     """Webhook routes this transition is delivered to."""
+    document: str
+    """``alert`` as JSON: stored, and published unless ``repeated``; made once for both."""
 
     @property
     def published(self) -> bool:

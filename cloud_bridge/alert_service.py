@@ -175,7 +175,7 @@ class AlertService:
             if transition.kind == "raised":
                 self._metrics.alerts.labels(transition.alert.severity).inc()
             if transition.published:
-                self._publish(self._topic, transition.alert.to_json())
+                self._publish(self._topic, transition.document.encode())
             for listener in self._listeners:
                 _call_safely(listener, transition)
 

@@ -147,7 +147,7 @@ def save(
             epoch_ms(alert.raised_at),
             epoch_ms(alert.updated_at),
             to_ms(escalate_at),
-            alert.model_dump_json(),
+            transition.document,
             keep_escalation,
         ),
     )

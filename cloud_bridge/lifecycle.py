@@ -140,7 +140,7 @@ class Lifecycle:
         routes = self._router.routes_for(changed, kind)
         if routes:
             changed = changed.model_copy(update={"routes": list(dict.fromkeys([*changed.routes, *routes]))})
-        transition = Transition(kind, changed, now, actor, reading_ids, routes)
+        transition = Transition(kind, changed, now, actor, reading_ids, routes, changed.model_dump_json())
         escalate_at = self._escalate_at(changed, kind, now)
         transition_id = alert_store.save(db, transition, escalate_at, keep_escalation=kind == "repeated")
         webhook_queue.enqueue(db, transition, transition_id, now)
