@@ -8,9 +8,7 @@ This is the seam for other views of alerts (a dashboard's live feed): ``add_list
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -82,7 +80,7 @@ class AlertService:
         evaluate those that were fresh, and the states, in one transaction; announce the
         transitions after it. Returns how many envelopes were fresh. Raises ``sqlite3.Error``
         with nothing committed."""
-        with self._transaction(self._engine.forget) as db:
+        with self._store.transaction(self._engine.forget) as db:
             fresh_ids = mark_processed(db, (envelope.id for envelope in envelopes), now)
             seq_tracking.record_seqs(db, seqs, epoch_ms(now))
             fresh = [envelope for envelope in envelopes if envelope.id in fresh_ids]
@@ -97,17 +95,17 @@ class AlertService:
         return len(fresh)
 
     def tick(self) -> None:
-        with self._transaction(self._engine.lifecycle.forget) as db:
+        with self._store.transaction(self._engine.lifecycle.forget) as db:
             done = self._engine.tick(db, self.clock())
         self._announce(done)
 
     def prune(self) -> int:
-        with self._transaction(self._engine.lifecycle.forget) as db:
+        with self._store.transaction() as db:
             return self._engine.prune(db, self.clock())
 
     def acknowledge(self, alert_id: str, actor: str) -> Alert:
         """Raises ``AlertNotFound`` or ``AlertClosed``."""
-        with self._transaction(self._engine.lifecycle.forget) as db:
+        with self._store.transaction(self._engine.lifecycle.forget) as db:
             transition = self._engine.lifecycle.acknowledge(db, alert_id, actor, self.clock())
             current = alert_store.get_alert(db, alert_id)
         self._announce([transition] if transition else [])
@@ -115,7 +113,7 @@ class AlertService:
 
     def resolve(self, alert_id: str, actor: str) -> Alert:
         """Raises ``AlertNotFound`` or ``AlertClosed``."""
-        with self._transaction(self._engine.lifecycle.forget) as db:
+        with self._store.transaction(self._engine.lifecycle.forget) as db:
             transition = self._engine.lifecycle.resolve(db, alert_id, actor, self.clock())
         self._announce([transition])
         return transition.alert
@@ -157,17 +155,6 @@ class AlertService:
             for subject in set(scores) | set(by_subject)
         ]
         return sorted(statuses, key=lambda status: (-SEVERITY_RANK[status.colour], status.subject))
-
-    @contextmanager
-    def _transaction(self, forget: Callable[[], None]) -> Iterator[sqlite3.Connection]:
-        """The store's write transaction; ``forget`` drops what the engine keeps between
-        transactions when this one did not commit."""
-        try:
-            with self._store.transaction() as db:
-                yield db
-        except BaseException:
-            forget()
-            raise
 
     def _announce(self, transitions: Iterable[Transition]) -> None:
         for transition in transitions:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -102,12 +102,19 @@ class BridgeStore:
         return set(ids) - seen
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, on_rollback: Callable[[], None] | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends, rolled back
-        if it raises."""
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            yield self._db
+        if it raises. ``on_rollback`` then runs before another thread can use the store, so what
+        a caller keeps of the transaction in memory is dropped before anyone could read it."""
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    yield self._db
+            except BaseException:
+                if on_rollback is not None:
+                    on_rollback()
+                raise
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:

@@ -104,3 +104,25 @@ def test_a_clear_reading_within_the_raising_millisecond_resolves_as_the_table_sa
     [alert] = alerts.all()
     assert alerts.transitions(alert.id) == [("raised", [raising.id]), ("resolved", [clearing.id])]
     alerts.close()
+
+
+def test_an_alert_raised_in_a_tick_that_did_not_commit_is_raised_again(tmp_path: Path) -> None:
+    alerts = make_alerts(tmp_path, {"offline": {"grace_s": 60}})
+    alerts.state("gw-1", online=False)
+    alerts.state("gw-2", online=False)
+    with alerts.store.transaction() as db:
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON alerts WHEN NEW.scope = 'gateway/gw-2'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    alerts.clock.advance(minutes=2)
+    with pytest.raises(sqlite3.IntegrityError):
+        alerts.service.tick()
+    assert alerts.all() == []
+    with alerts.store.transaction() as db:
+        db.execute("DROP TRIGGER refuse")
+    alerts.service.tick()
+    assert sorted(alerts.kinds_published()) == [("raised", "offline"), ("raised", "offline")]
+    for alert in alerts.open():
+        assert [kind for kind, _ in alerts.transitions(alert.id)] == ["raised"]
+    alerts.close()
