@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from careedge_common.envelope import Envelope
@@ -116,6 +117,12 @@ def any_alert(db: sqlite3.Connection, scope: str, condition: str) -> bool:
     return row.fetchone() is not None
 
 
+def json_strings(values: Iterable[str]) -> str:
+    """``json.dumps(list(values))``, without the encoder ``json.dumps`` builds at each call: the
+    same ASCII escaping of each string and the same ``", "`` between them."""
+    return "[" + ", ".join(map(encode_basestring_ascii, values)) + "]"
+
+
 def get_alert(db: sqlite3.Connection, alert_id: str) -> Alert:
     row = db.execute("SELECT document FROM alerts WHERE id = ?", (alert_id,)).fetchone()
     if row is None:
@@ -126,31 +133,42 @@ def get_alert(db: sqlite3.Connection, alert_id: str) -> Alert:
 def save(
     db: sqlite3.Connection, transition: Transition, escalate_at: datetime | None, *, keep_escalation: bool
 ) -> int:
-    """Insert or update the alert document and append the transition; returns the transition's id.
-    ``keep_escalation`` leaves a stored escalation time as it was instead of ``escalate_at``."""
+    """Insert the alert document (``raised``: a new alert) or update it, and append the transition;
+    returns the transition's id. ``keep_escalation`` leaves a stored escalation time as it was
+    instead of ``escalate_at``."""
     alert = transition.alert
-    db.execute(
-        "INSERT INTO alerts (id, scope, condition, category, state, severity, subject, raised_at_ms,"
-        " updated_at_ms, escalate_at_ms, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET state = excluded.state, severity = excluded.severity,"
-        " updated_at_ms = excluded.updated_at_ms,"
-        " escalate_at_ms = CASE WHEN ? THEN alerts.escalate_at_ms ELSE excluded.escalate_at_ms END,"
-        " document = excluded.document",
-        (
-            alert.id,
-            alert.scope,
-            alert.condition,
-            alert.category,
-            alert.state,
-            alert.severity,
-            alert.subject,
-            epoch_ms(alert.raised_at),
-            epoch_ms(alert.updated_at),
-            to_ms(escalate_at),
-            transition.document,
-            keep_escalation,
-        ),
-    )
+    if transition.kind == "raised":
+        db.execute(
+            "INSERT INTO alerts (id, scope, condition, category, state, severity, subject, raised_at_ms,"
+            " updated_at_ms, escalate_at_ms, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                alert.id,
+                alert.scope,
+                alert.condition,
+                alert.category,
+                alert.state,
+                alert.severity,
+                alert.subject,
+                epoch_ms(alert.raised_at),
+                epoch_ms(alert.updated_at),
+                to_ms(escalate_at),
+                transition.document,
+            ),
+        )
+    else:
+        db.execute(
+            "UPDATE alerts SET state = ?, severity = ?, updated_at_ms = ?,"
+            " escalate_at_ms = CASE WHEN ? THEN escalate_at_ms ELSE ? END, document = ? WHERE id = ?",
+            (
+                alert.state,
+                alert.severity,
+                epoch_ms(alert.updated_at),
+                keep_escalation,
+                to_ms(escalate_at),
+                transition.document,
+                alert.id,
+            ),
+        )
     cursor = db.execute(
         "INSERT INTO alert_transitions (alert_id, kind, at_ms, actor, severity, reading_ids, routes)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -160,8 +178,8 @@ def save(
             epoch_ms(transition.at),
             transition.actor,
             alert.severity,
-            json.dumps(list(transition.reading_ids)),
-            json.dumps(list(transition.routes)),
+            json_strings(transition.reading_ids),
+            json_strings(transition.routes),
         ),
     )
     assert cursor.lastrowid is not None
