@@ -130,12 +130,10 @@ def get_alert(db: sqlite3.Connection, alert_id: str) -> Alert:
     return Alert.model_validate_json(row[0])
 
 
-def save(
-    db: sqlite3.Connection, transition: Transition, escalate_at: datetime | None, *, keep_escalation: bool
-) -> int:
-    """Insert the alert document (``raised``: a new alert) or update it, and append the transition;
-    returns the transition's id. ``keep_escalation`` leaves a stored escalation time as it was
-    instead of ``escalate_at``."""
+def save(db: sqlite3.Connection, transition: Transition, escalate_at: datetime | None) -> int:
+    """Store the alert document after ``transition`` and append the transition; returns the
+    transition's id. ``raised`` inserts a new alert. ``repeated`` only adds reading IDs, so the
+    state, severity and escalation time stay as stored; any other step sets them (``escalate_at``)."""
     alert = transition.alert
     if transition.kind == "raised":
         db.execute(
@@ -155,15 +153,19 @@ def save(
                 transition.document,
             ),
         )
+    elif transition.kind == "repeated":
+        db.execute(
+            "UPDATE alerts SET updated_at_ms = ?, document = ? WHERE id = ?",
+            (epoch_ms(alert.updated_at), transition.document, alert.id),
+        )
     else:
         db.execute(
-            "UPDATE alerts SET state = ?, severity = ?, updated_at_ms = ?,"
-            " escalate_at_ms = CASE WHEN ? THEN escalate_at_ms ELSE ? END, document = ? WHERE id = ?",
+            "UPDATE alerts SET state = ?, severity = ?, updated_at_ms = ?, escalate_at_ms = ?, document = ?"
+            " WHERE id = ?",
             (
                 alert.state,
                 alert.severity,
                 epoch_ms(alert.updated_at),
-                keep_escalation,
                 to_ms(escalate_at),
                 transition.document,
                 alert.id,

@@ -141,15 +141,14 @@ class Lifecycle:
         if routes:
             changed = changed.model_copy(update={"routes": list(dict.fromkeys([*changed.routes, *routes]))})
         transition = Transition(kind, changed, now, actor, reading_ids, routes, changed.model_dump_json())
-        escalate_at = self._escalate_at(changed, kind, now)
-        transition_id = alert_store.save(db, transition, escalate_at, keep_escalation=kind == "repeated")
+        transition_id = alert_store.save(db, transition, self._escalate_at(changed, kind, now))
         webhook_queue.enqueue(db, transition, transition_id, now)
         self._open.put(changed)
         return transition
 
     def _escalate_at(self, changed: Alert, kind: TransitionKind, now: datetime) -> datetime | None:
         """When an unacknowledged red alert is next escalated; None when it is not waiting.
-        A repeat keeps the time already set (``keep_escalation``)."""
+        A repeat keeps the time already set (``alert_store.save``)."""
         if changed.state != "raised" or changed.severity != "red" or kind == "repeated":
             return None
         return now + self._escalation
