@@ -33,8 +33,9 @@ class OpenAlerts:
         self._data_version: int | None = None
 
     def begin(self, db: sqlite3.Connection, scopes: Collection[str]) -> None:
-        """Use ``db`` (in a write transaction, so nobody else writes meanwhile) for ``scopes``;
-        forget everything if another connection has committed since the last batch."""
+        """Before the lookups of a write transaction (nobody else writes meanwhile): forget
+        everything if another connection has committed since the last call, then read the open
+        alerts of the ``scopes`` not held, in one query."""
         version = db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version or len(self._by_scope) > MAX_SCOPES:
             self._by_scope.clear()
@@ -50,6 +51,7 @@ class OpenAlerts:
         self._data_version = None
 
     def get(self, db: sqlite3.Connection, scope: str, condition: str) -> Alert | None:
+        """A scope ``begin`` was not given is looked up in the table."""
         conditions = self._by_scope.get(scope)
         if conditions is None:
             return alert_store.open_alert(db, scope, condition)
