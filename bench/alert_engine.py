@@ -4,7 +4,7 @@ commit (processed IDs, readings, every rule, lifecycle) on the ``bridge_ingest``
 Runs alone: ``.venv/bin/python bench/alert_engine.py [--count 20000] [--repeats 3]``. No MQTT, no
 time-series server: the envelopes are the ones ``bench/bridge_ingest.py`` publishes (320
 residents, readings minutes apart, so every NEWS2 and trend window is full), validated as the
-writer validates them and committed in the bridge's default batches of 4,000 to a fresh store
+writer validates them and committed in the bridge's default batches of 8,000 to a fresh store
 with the default alert rules. Each figure is ``time.process_time`` per envelope, median of the
 repeats (a fresh store each time).
 """
@@ -32,7 +32,7 @@ from cloud_bridge.store import BridgeStore
 from cloud_bridge.validation import validate_envelope
 
 SITE = "bench-alerts"
-BATCH = 4_000
+BATCH = 8_000
 """The bridge's default ``batch_size``."""
 
 

@@ -404,14 +404,15 @@ class BridgeConfig(StrictModel):
     store_path: Path
     """Relational store (SQLite) for alerts and processed envelope IDs."""
     api: ApiConfig = ApiConfig(port=9102)
-    batch_size: int = Field(default=4000, ge=1, le=50_000)
+    batch_size: int = Field(default=8000, ge=1, le=50_000)
     """Messages stored in one go under load (a quiet stream makes smaller batches, see
     ``batch_wait_ms``). Much of a batch's cost is per resident or per series, not per message: the
     trend and NEWS2 rules run once per resident and batch, each series' page of the readings table
-    is written once per batch, and each batch ends in one synced commit. 4,000 instead of 2,000
-    took the benchmark from about 14,600 to 18,000 readings/s (docs/benchmarks.md)."""
+    is written once per batch, and each batch ends in one synced commit. In the ingest benchmark
+    (docs/benchmarks.md) 4,000 made about a fifth more readings per second than 2,000, and 8,000
+    another seventh; a backlog of a few minutes from a busy site then takes a few batches."""
     batch_wait_ms: int = Field(default=100, ge=1, le=10_000)
-    receive_maximum: int = Field(default=8000, ge=1, le=65535)
+    receive_maximum: int = Field(default=16_000, ge=1, le=65535)
     """MQTT v5 flow control: the broker never sends more unacknowledged messages than this. Twice
     ``batch_size``, so the next batch arrives while one is being stored."""
     dedupe_window: int = Field(default=200_000, ge=1000)

@@ -30,8 +30,8 @@ allocates a few hundred objects per envelope (validation, points, rules) that al
 their batch; at Python's defaults the collector ran every few envelopes and, with everything the
 process loaded at startup to walk, cost about a fifth of the bridge's CPU (``bench/bridge_ingest.py``,
 docs/benchmarks.md). At 50,000 it still ran about 25 times in a 100,000-envelope run, 20 ms each,
-mostly walking the batch in hand (a batch of 4,000 envelopes keeps tens of thousands of objects
-alive until it is stored) and moving it to older generations: 0.6 s of 8.5. Cyclic garbage waits a
+mostly walking the batch in hand (a batch of thousands of envelopes keeps tens of thousands of
+objects alive until it is stored) and moving it to older generations: 0.6 s of 8.5. Cyclic garbage waits a
 little longer; memory stays bounded."""
 SUPERVISE_POLL_S = 0.1
 """How often the main thread looks at the stop flag, the writer and the subscription."""
