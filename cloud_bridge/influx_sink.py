@@ -21,7 +21,7 @@ from cloud_bridge.points import MEASUREMENT, VALUE_FIELD, VitalPoint
 from cloud_bridge.sink import SinkUnavailableError
 
 TAG_CACHE_SIZE = 65_536
-"""Escaped ``key=value`` tag pairs kept; sites have far fewer devices, residents and codes."""
+"""Escaped ``key=value`` tag pairs, and series, kept; sites have far fewer devices, residents and codes."""
 
 _PLACEHOLDER_VALUE = 0.0
 _MILLISECONDS: WritePrecision = WritePrecision.MS  # type: ignore[assignment]  # typed as str upstream
