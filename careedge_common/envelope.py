@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from ulid import ULID
 
-from careedge_common.epoch import epoch_ms, epoch_us
+from careedge_common.epoch import epoch_us
 
 ENVELOPE_VERSION: Literal[1] = 1
 
@@ -74,11 +74,6 @@ class Envelope(BaseModel):
     def measured_at_ms(self) -> int:
         """``measured_at`` as ``epoch_ms`` gives it: the stored time of the envelope's points."""
         return self.measured_at_us // 1000
-
-    @cached_property
-    def received_at_ms(self) -> int:
-        """``received_at`` as ``epoch_ms`` gives it."""
-        return epoch_ms(self.received_at)
 
 
 def new_event_id() -> str:

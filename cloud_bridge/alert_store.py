@@ -13,7 +13,6 @@ import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from careedge_common.envelope import Envelope
@@ -117,12 +116,6 @@ def any_alert(db: sqlite3.Connection, scope: str, condition: str) -> bool:
     return row.fetchone() is not None
 
 
-def json_strings(values: Iterable[str]) -> str:
-    """``json.dumps(list(values))``, without the encoder ``json.dumps`` builds at each call: the
-    same ASCII escaping of each string and the same ``", "`` between them."""
-    return "[" + ", ".join(map(encode_basestring_ascii, values)) + "]"
-
-
 def get_alert(db: sqlite3.Connection, alert_id: str) -> Alert:
     row = db.execute("SELECT document FROM alerts WHERE id = ?", (alert_id,)).fetchone()
     if row is None:
@@ -180,8 +173,8 @@ def save(db: sqlite3.Connection, transition: Transition, escalate_at: datetime |
             epoch_ms(transition.at),
             transition.actor,
             alert.severity,
-            json_strings(transition.reading_ids),
-            json_strings(transition.routes),
+            json.dumps(list(transition.reading_ids)),
+            json.dumps(list(transition.routes)),
         ),
     )
     assert cursor.lastrowid is not None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from careedge_common.envelope import Envelope
+from careedge_common.epoch import epoch_ms
 from cloud_bridge.alert_store import from_ms
 from cloud_bridge.events import GatewayState
 
@@ -58,7 +59,7 @@ def record_envelopes(db: sqlite3.Connection, envelopes: Iterable[Envelope]) -> N
     newest: dict[tuple[str, str], tuple[int, str]] = {}
     for envelope in envelopes:
         key = (envelope.gateway, envelope.device)
-        seen_ms = envelope.received_at_ms
+        seen_ms = epoch_ms(envelope.received_at)
         kept = newest.get(key)
         if kept is None or seen_ms > kept[0]:
             newest[key] = (seen_ms, envelope.id)

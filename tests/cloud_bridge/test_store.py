@@ -1,9 +1,7 @@
-"""The relational store: processed IDs, one transaction per batch, pruning, a v1 store's upgrade,
-and transitions' lists stored as ``json.dumps`` writes them."""
+"""The relational store: processed IDs, one transaction per batch, pruning, a v1 store's upgrade."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +9,6 @@ from pathlib import Path
 import pytest
 from alerts_kit import ANNA, T0, make_alerts, reading
 
-from cloud_bridge.alert_store import json_strings
 from cloud_bridge.store import BridgeStore, mark_processed
 
 
@@ -68,11 +65,3 @@ def test_a_version_1_store_keeps_its_old_alerts_aside(tmp_path: Path) -> None:
         assert db.execute("SELECT count(*) FROM alerts").fetchone() == (0,)
     store.close()
     BridgeStore(path).close()
-
-
-@pytest.mark.parametrize(
-    "values",
-    [(), ("01ARZ3NDEKTSV4RRFFQ69G5FAV",), ("a", 'quote " and \\ back', "ü€😀", "\x00\n\t", "</script>")],
-)
-def test_transition_lists_are_stored_as_json_dumps_writes_them(values: tuple[str, ...]) -> None:
-    assert json_strings(values) == json.dumps(list(values))
